@@ -1,0 +1,3 @@
+from dms.cli.main import entrypoint
+
+entrypoint()
