@@ -152,8 +152,9 @@ class Profile:
     kss_perclos_points: tuple = ((0.0, 1.0), (0.04, 3.0), (0.08, 5.0), (0.12, 6.5), (0.15, 7.5),
                                  (0.25, 8.5), (0.40, 9.0))   # [LIT] PERCLOS >= 0.15 ~ drowsy (Wierwille 1994;
     #                                                          Dinges 1998); anchors [ENG], validate vs KSS data
-    kss_blink_points: tuple = ((0.10, 1.0), (0.15, 3.0), (0.20, 5.0), (0.30, 7.0), (0.40, 8.0),
-                               (0.50, 9.0))       # [LIT] mean blink duration grows with KSS (Ingre 2006)
+    kss_blink_points: tuple = ((0.15, 1.0), (0.20, 3.0), (0.25, 5.0), (0.30, 6.5), (0.40, 8.0),
+                               (0.50, 9.0))       # [LIT] mean blink duration grows with KSS (Ingre 2006);
+    #                                               camera blinks of alert drivers ~0.1-0.2 s; anchors [ENG]
     kss_microsleep_points: tuple = ((0.0, 1.0), (1.0, 8.0), (3.0, 9.0))  # [ENG] any microsleep => KSS >= 8
     kss_yawn_points: tuple = ((0.0, 1.0), (1.0, 4.0), (3.0, 6.5), (5.0, 7.0))  # [ENG] yawns alone stay <= 7
     kss_corroboration_min: float = 6.0            # [ENG] +bonus when >= 2 indicators are at least this high
