@@ -120,10 +120,13 @@ def crc16(data: bytes, crc: int = 0xFFFF) -> int:
 
 
 def cobs_encode(data: bytes) -> bytes:
-    """COBS-encode ``data`` (the result contains no 0x00; the delimiter is not appended)."""
+    """COBS-encode ``data`` (the result contains no 0x00; the delimiter is not appended). Like the reference
+    encoder, no final code byte is written when the input ends exactly with a full 254-byte block."""
     out = bytearray()
     block = bytearray()
+    ended_full = False
     for b in data:
+        ended_full = False
         if b == 0:
             out.append(len(block) + 1)
             out += block
@@ -134,8 +137,10 @@ def cobs_encode(data: bytes) -> bytes:
                 out.append(255)
                 out += block
                 block.clear()
-    out.append(len(block) + 1)
-    out += block
+                ended_full = True
+    if not ended_full:
+        out.append(len(block) + 1)
+        out += block
     return bytes(out)
 
 

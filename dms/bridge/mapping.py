@@ -89,11 +89,11 @@ def describe_driver_state(fields: Mapping[str, int]) -> dict[str, Any]:
     unknown_bits = fields["alert_flags"] & ~sum(1 << b for b in ALERT_TYPE_BITS.values())
     kss = fields["drowsiness_kss_x10"]
     perclos = fields["perclos_x1000"]
+    fault = _enum_or(FaultCode, fields["fault_code"], None)
     return {
         "t_ms": fields["t_ms"],
         "valid": bool(flags & _STATE["valid"]),
-        "fault": _enum_or(FaultCode, fields["fault_code"], None).name if _enum_or(
-            FaultCode, fields["fault_code"], None) is not None else f"UNKNOWN_{fields['fault_code']}",
+        "fault": fault.name if fault is not None else f"UNKNOWN_{fields['fault_code']}",
         "alert_level": _enum_or(AlertLevel, fields["alert_level"], AlertLevel.NONE).name,
         "active_alerts": alerts,
         "unknown_alert_bits": unknown_bits,
