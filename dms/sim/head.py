@@ -1,0 +1,592 @@
+"""The numpy head model: one closed head mesh built on MediaPipe's canonical face (vertex i = landmark i).
+
+The same arrays feed the labels (pure numpy) and the Blender mesh (``dms.sim.blender``), so landmark labels are
+exact by construction. Head-local frame = MediaPipe canonical: x = subject's left, y = up, z = out of the face,
+**metres** (the asset is in cm). Built from ``cabin_assets/head/canonical_face.npz`` (see
+``tools/build_head_asset.py``):
+
+* the 468 face vertices, the eye openings and the mouth opened (their fill triangles removed), the lips closed;
+* a skull shell from the face oval back to an occipital pole; ears;
+* per eye a socket wall (lid margin) from the lid ring into the eyeball, and upper eyelashes;
+* a mouth cavity bag behind the inner lips, upper/lower teeth and a tongue;
+* identity variation: named face-shape coefficients (displacement fields around landmarks), in [-1, 1].
+
+Shape keys (linear deltas, piecewise-linear in the control value, identical in Blender):
+``eyeR_<o>`` / ``eyeL_<o>`` for eye openness levels :data:`EYE_LEVELS` (the upper lid rotates about the eyeball
+centre down onto the lower lid, which rises slightly; crease/lashes follow), ``mouth_<m>`` for mouth openness
+levels :data:`MOUTH_LEVELS` (the jaw, lower lip, lower teeth and tongue rotate about the jaw pivot; the upper
+lip lifts, the corners pull in). Eyeballs are separate rigid bodies (centre + radius per eye) that rotate for gaze.
+
+May import numpy, stdlib, dms.sim.camera (no bpy).
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from dms.errors import DmsError
+
+ASSET_DIR = Path(__file__).resolve().parents[2] / "cabin_assets"
+HEAD_ASSET = ASSET_DIR / "head" / "canonical_face.npz"
+
+# MediaPipe eye contours (driver's right eye; the left eye is found by mirror symmetry of the canonical mesh).
+R_UPPER0 = (246, 161, 160, 159, 158, 157, 173)
+R_UPPER1 = (247, 30, 29, 27, 28, 56, 190)
+R_UPPER2 = (113, 225, 224, 223, 222, 221, 189)
+R_LOWER0 = (33, 7, 163, 144, 145, 153, 154, 155, 133)
+R_LOWER1 = (130, 25, 110, 24, 23, 22, 26, 112, 243)
+INNER_LIP_UPPER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
+INNER_LIP_LOWER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
+MOUTH_CORNERS = (61, 291)
+
+EYE_LEVELS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.3)      # 1.0 = basis (the identity's neutral open eye)
+MOUTH_LEVELS = (0.0, 0.35, 0.7, 1.0)               # 0.0 = basis (lips closed)
+JAW_OPEN_MAX_DEG = 25.0
+EYE_BASIS_OPEN_DEG = (9.0, 3.0)                     # upper / lower lid rotation added to the canonical eye
+EYE_SCLERA_RADIUS_M = 0.0115
+CORNEA_RADIUS_M = 0.0078
+CORNEA_OFFSET_M = 0.0052                            # cornea sphere centre ahead of the eyeball centre
+LID_CLEARANCE_M = 0.0138                            # minimum lid-ring distance from the eyeball centre
+
+# materials (per-triangle index)
+MAT_SKIN, MAT_MOUTH, MAT_TEETH, MAT_LASH, MAT_TONGUE, MAT_LIDMARGIN = range(6)
+MATERIAL_NAMES = ("skin", "mouth", "teeth", "lash", "tongue", "lid_margin")
+
+IDENTITY_COEFFS = ("face_width", "face_height", "face_depth", "jaw_width", "chin_length", "nose_length",
+                   "nose_width", "eye_size", "eye_spacing", "brow_height", "lip_fullness", "cheek_fullness",
+                   "forehead_slope", "head_size")
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3 - 2 * x)
+
+
+@functools.lru_cache(maxsize=1)
+def load_canonical() -> dict[str, np.ndarray]:
+    if not HEAD_ASSET.exists():
+        raise DmsError(f"head asset missing: {HEAD_ASSET} (rebuild with tools/build_head_asset.py)")
+    with np.load(HEAD_ASSET) as z:
+        return {k: z[k].copy() for k in z.files}
+
+
+@functools.lru_cache(maxsize=1)
+def mirror_index() -> np.ndarray:
+    """mirror[i] = the canonical vertex at (-x, y, z) of vertex i (the mesh is symmetric)."""
+    v = load_canonical()["vertices_cm"]
+    m = v * np.array([-1.0, 1.0, 1.0])
+    d = ((v[:, None, :] - m[None, :, :]) ** 2).sum(-1)
+    return d.argmin(axis=1)
+
+
+def _mir(ids: Sequence[int]) -> tuple[int, ...]:
+    mi = mirror_index()
+    return tuple(int(mi[i]) for i in ids)
+
+
+def _boundary_loop(tris: np.ndarray) -> list[int]:
+    from collections import Counter, defaultdict
+    cnt: Counter = Counter()
+    directed = {}
+    for t in tris:
+        for a, b in ((t[0], t[1]), (t[1], t[2]), (t[2], t[0])):
+            cnt[tuple(sorted((int(a), int(b))))] += 1
+            directed[(int(a), int(b))] = True
+    nxt: dict[int, int] = {}
+    for (a, b), c in cnt.items():
+        if c == 1:  # boundary edge; follow the mesh orientation (a->b present as a directed edge)
+            if (a, b) in directed:
+                nxt[a] = b
+            else:
+                nxt[b] = a
+    start = min(nxt)
+    loop = [start]
+    while nxt[loop[-1]] != start:
+        loop.append(nxt[loop[-1]])
+    return loop
+
+
+@dataclass
+class HeadGeometry:
+    """One identity's head: base vertices (head-local metres), topology, shape keys, eyeballs."""
+    vertices: np.ndarray                 # V x 3 basis (eyes open at 1.0, mouth closed)
+    triangles: np.ndarray                # T x 3 int32
+    tri_material: np.ndarray             # T int8 (MAT_*)
+    uv: np.ndarray                       # V x 2 (canonical UV; non-face vertices get nearby face UVs)
+    keys: dict[str, np.ndarray]          # name -> V x 3 delta
+    eye_centers: dict[str, np.ndarray]   # "left"/"right" -> 3 (head-local metres)
+    eye_radius_m: float
+    jaw_pivot: np.ndarray
+    hair_vertices: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    hair_triangles: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.int32))
+
+    @property
+    def n_vertices(self) -> int:
+        return int(self.vertices.shape[0])
+
+    def deform(self, weights: Mapping[str, float]) -> np.ndarray:
+        v = self.vertices.copy()
+        for name, w in weights.items():
+            if w:
+                v += w * self.keys[name]
+        return v
+
+
+def _interp_weights(levels: Sequence[float], value: float, basis: float, prefix: str) -> dict[str, float]:
+    lv = list(levels)
+    value = float(np.clip(value, lv[0], lv[-1]))
+    i = int(np.searchsorted(lv, value, side="right") - 1)
+    i = min(max(i, 0), len(lv) - 2)
+    a, b = lv[i], lv[i + 1]
+    t = (value - a) / (b - a)
+    out = {f"{prefix}{x:.2f}": 0.0 for x in lv if x != basis}
+    if a != basis:
+        out[f"{prefix}{a:.2f}"] += 1 - t
+    if b != basis:
+        out[f"{prefix}{b:.2f}"] += t
+    return out
+
+
+def key_weights(eye_openness_left: float, eye_openness_right: float, mouth_openness: float) -> dict[str, float]:
+    """Shape-key weights for a pose (same function drives Blender's key blocks)."""
+    w = _interp_weights(EYE_LEVELS, eye_openness_left, 1.0, "eyeL_")
+    w.update(_interp_weights(EYE_LEVELS, eye_openness_right, 1.0, "eyeR_"))
+    w.update(_interp_weights(MOUTH_LEVELS, mouth_openness, 0.0, "mouth_"))
+    return w
+
+
+# ------------------------------------------------------------------------------------------------------------
+class HeadModel:
+    """Builds :class:`HeadGeometry` for identity coefficients (cached per identity)."""
+
+    def __init__(self) -> None:
+        c = load_canonical()
+        self.v0 = c["vertices_cm"] * 0.01
+        self.uv0 = c["uv"]
+        tris = c["triangles"].astype(np.int32)
+        self.eye_rings = {"right": R_LOWER0 + tuple(reversed(R_UPPER0)), "left": _mir(R_LOWER0) + tuple(
+            reversed(_mir(R_UPPER0)))}
+        inner = set(INNER_LIP_UPPER) | set(INNER_LIP_LOWER)
+        drop = np.zeros(len(tris), bool)
+        for ring in (set(self.eye_rings["right"]), set(self.eye_rings["left"]), inner):
+            drop |= np.isin(tris, list(ring)).all(axis=1)
+        self.face_tris = tris[~drop]
+        self.oval = _boundary_loop(tris)
+        self._cache: dict[tuple, HeadGeometry] = {}
+
+    # --- identity ---------------------------------------------------------------------------------------
+    def _identity_face(self, coeffs: Mapping[str, float]) -> np.ndarray:
+        unknown = set(coeffs) - set(IDENTITY_COEFFS)
+        if unknown:
+            raise ValueError(f"unknown identity coefficients {sorted(unknown)}; known: {IDENTITY_COEFFS}")
+        c = {k: float(np.clip(coeffs.get(k, 0.0), -1.5, 1.5)) for k in IDENTITY_COEFFS}
+        v = self.v0.copy()
+        x, y, z = v[:, 0], v[:, 1], v[:, 2]
+
+        def g(center_ids, radius_m):
+            ctr = self.v0[list(center_ids)].mean(axis=0)
+            d2 = ((self.v0 - ctr) ** 2).sum(-1)
+            return np.exp(-d2 / (2 * radius_m ** 2))
+
+        # close the lips: the canonical mouth is slightly parted
+        mid = 0.5 * (self.v0[13, 1] + self.v0[14, 1])
+        for upper, lower in zip(INNER_LIP_UPPER[1:-1], INNER_LIP_LOWER[1:-1]):
+            for idx in (upper, _mir([upper])[0]):
+                v[idx, 1] = mid + 0.0003
+            for idx in (lower, _mir([lower])[0]):
+                v[idx, 1] = mid - 0.0003
+        v[[61, 291], 1] += 0.0
+        x, y, z = v[:, 0], v[:, 1], v[:, 2]
+        v[:, 0] *= 1 + 0.06 * c["face_width"]
+        v[:, 1] *= 1 + 0.05 * c["face_height"]
+        v[:, 2] = (z + 0.02) * (1 + 0.07 * c["face_depth"]) - 0.02
+        jaw = _smoothstep((-0.03 - y) / 0.05)
+        v[:, 0] *= 1 + 0.09 * c["jaw_width"] * jaw
+        chin = _smoothstep((-0.055 - y) / 0.035)
+        v[:, 1] -= 0.006 * c["chin_length"] * chin
+        v[:, 2] += 0.004 * c["nose_length"] * g([1, 4], 0.012)
+        v[:, 1] -= 0.002 * c["nose_length"] * g([1, 2], 0.012)
+        nw = g([2, 98, 327], 0.012)
+        v[:, 0] *= 1 + 0.15 * c["nose_width"] * nw
+        for side, ring in (("right", R_LOWER0 + R_UPPER0), ("left", _mir(R_LOWER0 + R_UPPER0))):
+            ge = g(ring, 0.011)
+            ctr = self.v0[list(ring)].mean(axis=0)
+            v += (0.09 * c["eye_size"] * ge)[:, None] * (self.v0 - ctr)
+            v[:, 0] += np.sign(ctr[0]) * 0.002 * c["eye_spacing"] * ge
+        gb = g([105, 66, 107, 334, 296, 336], 0.02) * (y > 0.02)
+        v[:, 1] += 0.003 * c["brow_height"] * gb
+        gl = g([0, 17, 61, 291], 0.012)
+        v[:, 1] += np.sign(y - mid) * 0.0012 * c["lip_fullness"] * gl * (np.abs(y - mid) > 0.0008)
+        v[:, 2] += 0.001 * c["lip_fullness"] * gl
+        gc = g([205], 0.022) + g([425], 0.022)
+        v[:, 2] += 0.003 * c["cheek_fullness"] * gc
+        v[:, 0] += np.sign(x) * 0.002 * c["cheek_fullness"] * gc
+        v[:, 2] -= 0.004 * c["forehead_slope"] * _smoothstep((y - 0.04) / 0.045)
+        v *= 1 + 0.04 * c["head_size"]
+        return v
+
+    # --- topology around the face --------------------------------------------------------------------------
+    def geometry(self, coeffs: Mapping[str, float] | None = None, hair_length: float = 0.5,
+                 hair_volume_m: float = 0.008, hairline: float = 0.5) -> HeadGeometry:
+        key = (tuple(sorted((coeffs or {}).items())), round(hair_length, 4), round(hair_volume_m, 5),
+               round(hairline, 4))
+        if key not in self._cache:
+            if len(self._cache) > 8:
+                self._cache.clear()
+            self._cache[key] = self._build(coeffs or {}, hair_length, hair_volume_m, hairline)
+        return self._cache[key]
+
+    def _build(self, coeffs: Mapping[str, float], hair_length: float, hair_volume_m: float,
+               hairline: float) -> HeadGeometry:
+        face = self._identity_face(coeffs)
+        verts: list[np.ndarray] = [face]
+        uvs: list[np.ndarray] = [self.uv0.copy()]
+        tris: list[np.ndarray] = [self.face_tris]
+        mats: list[np.ndarray] = [np.full(len(self.face_tris), MAT_SKIN, np.int8)]
+        n = [face.shape[0]]
+        # per-vertex roles for shape keys
+        lid_role: list[tuple[int, str, str, float, float]] = []   # (vertex, side, upper|lower, column pos, w)
+
+        def add(v: np.ndarray, uv: np.ndarray) -> np.ndarray:
+            idx = np.arange(n[0], n[0] + len(v))
+            verts.append(v)
+            uvs.append(uv)
+            n[0] += len(v)
+            return idx
+
+        def add_tris(t, mat):
+            t = np.asarray(t, np.int32).reshape(-1, 3)
+            tris.append(t)
+            mats.append(np.full(len(t), mat, np.int8))
+
+        # eyeballs
+        eye_centers: dict[str, np.ndarray] = {}
+        for side, ring in self.eye_rings.items():
+            rp = face[list(ring)]
+            ctr = np.array([rp[:, 0].mean(), 0.5 * (face[ring[4], 1] + face[ring[-5], 1]) - 0.0004, 0.0])
+            zc = rp[:, 2].mean() - 0.0090
+            for _ in range(60):  # push back until every lid vertex clears the cornea
+                ctr[2] = zc
+                if np.linalg.norm(rp - ctr, axis=1).min() >= LID_CLEARANCE_M:
+                    break
+                zc -= 0.0003
+            eye_centers[side] = ctr.copy()
+        # eye sockets: lid margin from the ring into the eyeball
+        for side, ring in self.eye_rings.items():
+            ctr = eye_centers[side]
+            rp = face[list(ring)]
+            d = rp - ctr
+            sock = ctr + d / np.linalg.norm(d, axis=1, keepdims=True) * (EYE_SCLERA_RADIUS_M - 0.0012)
+            si = add(sock, self.uv0[list(ring)])
+            m = len(ring)
+            quads = []
+            for k in range(m):
+                a, b = ring[k], ring[(k + 1) % m]
+                sa, sb = si[k], si[(k + 1) % m]
+                quads += [(a, sa, sb), (a, sb, b)]   # orient toward the eyeball (checked by rendering)
+            add_tris(quads, MAT_LIDMARGIN)
+        # skull shell from the face oval to an occipital pole
+        oval = np.array(self.oval)
+        b = face[oval]
+        hs = 1 + 0.04 * float(coeffs.get("head_size", 0.0))
+        c = np.array([0.0, 0.012, -0.048]) * hs
+        rad = np.array([max(np.abs(b[:, 0]).max() * 1.01, 0.07), 0.112 * hs, 0.102 * hs])
+        q = b - c
+        r0 = np.linalg.norm(q, axis=1)
+        th0 = np.arccos(np.clip(q[:, 2] / r0, -1, 1))
+        ph = np.arctan2(q[:, 1], q[:, 0])
+        K = 8
+        rings = [oval]
+        for k in range(1, K + 1):
+            s = k / (K + 1)
+            th = th0 + (np.pi - th0) * s
+            dvec = np.stack([np.sin(th) * np.cos(ph), np.sin(th) * np.sin(ph), np.cos(th)], axis=1)
+            re = 1.0 / np.sqrt(((dvec / rad) ** 2).sum(1))
+            blend = _smoothstep(np.full_like(re, s * 3.0))
+            p = c + dvec * ((1 - blend) * r0 + blend * re)[:, None]
+            rings.append(add(p, self.uv0[oval]))
+        pole = add(c[None] + np.array([[0.0, 0.0, -rad[2]]]), np.array([[0.5, 0.5]]))[0]
+        m = len(oval)
+        shell = []
+        for k in range(K):
+            r_a, r_b = rings[k], rings[k + 1]
+            for i in range(m):
+                j = (i + 1) % m
+                # the oval loop runs with the face orientation; the shell continues outward-facing
+                shell += [(r_a[j], r_a[i], r_b[i]), (r_a[j], r_b[i], r_b[j])]
+        for i in range(m):
+            shell.append((rings[-1][(i + 1) % m], rings[-1][i], pole))
+        add_tris(shell, MAT_SKIN)
+        shell_first = int(rings[1][0])
+        # ears: flattened ellipsoids at the sides
+        for sgn in (-1.0, 1.0):
+            ec = np.array([sgn * (rad[0] * 0.93), -0.004, -0.058])
+            uu, vv = np.meshgrid(np.linspace(0, np.pi, 7), np.linspace(0, 2 * np.pi, 11)[:-1], indexing="ij")
+            pts = np.stack([np.sin(uu) * np.cos(vv) * 0.011 + sgn * 0.006 * np.sin(uu),
+                            np.cos(uu) * 0.031, np.sin(uu) * np.sin(vv) * 0.018], -1).reshape(-1, 3) + ec
+            ei = add(pts, np.tile(self.uv0[[234 if sgn < 0 else 454]], (len(pts), 1))).reshape(7, 10)
+            et = []
+            for a in range(6):
+                for bb in range(10):
+                    p00, p01 = ei[a, bb], ei[a, (bb + 1) % 10]
+                    p10, p11 = ei[a + 1, bb], ei[a + 1, (bb + 1) % 10]
+                    et += [(p00, p10, p11), (p00, p11, p01)] if sgn > 0 else [(p00, p11, p10), (p00, p01, p11)]
+            add_tris(et, MAT_SKIN)
+        # mouth cavity: rings behind the inner lips + pole; lower half belongs to the jaw
+        lip_loop = list(INNER_LIP_UPPER) + list(reversed(INNER_LIP_LOWER[1:-1]))
+        lp = face[lip_loop]
+        mc = lp.mean(axis=0)
+        cav_rings = [np.array(lip_loop)]
+        cav_spec = [(0.004, 0.85, 1.0), (0.014, 1.05, 3.0), (0.030, 0.9, 3.2)]
+        for depth, sx, sy in cav_spec:
+            p = mc + (lp - mc) * np.array([sx, 1.0, 1.0])
+            p[:, 1] = mc[1] + (lp[:, 1] - mc[1]) * 1.0 + np.sign(lp[:, 1] - mc[1]) * 0.004 * (sy - 1)
+            p[:, 2] = lp[:, 2] - depth
+            cav_rings.append(add(p, self.uv0[lip_loop]))
+        cav_pole = add((mc + np.array([0.0, 0.0, -0.045]))[None], self.uv0[[13]])[0]
+        cav = []
+        mm = len(lip_loop)
+        for k in range(len(cav_rings) - 1):
+            ra, rb = cav_rings[k], cav_rings[k + 1]
+            for i in range(mm):
+                j = (i + 1) % mm
+                cav += [(ra[i], ra[j], rb[j]), (ra[i], rb[j], rb[i])]
+        for i in range(mm):
+            cav.append((cav_rings[-1][i], cav_rings[-1][(i + 1) % mm], cav_pole))
+        cav = np.array(cav, np.int32)
+        add_tris(cav, MAT_MOUTH)
+        lower_set = set(INNER_LIP_LOWER[1:-1])
+        cav_lower = [int(r[i]) for r in cav_rings[1:] for i, vid in enumerate(lip_loop) if vid in lower_set]
+        # tongue: a bump on the cavity floor (moves with the jaw)
+        tc = mc + np.array([0.0, -0.0075, -0.016])
+        uu, vv = np.meshgrid(np.linspace(0, np.pi / 2, 4), np.linspace(0, 2 * np.pi, 13)[:-1], indexing="ij")
+        tp = np.stack([np.sin(uu) * np.cos(vv) * 0.016, np.cos(uu) * 0.006, np.sin(uu) * np.sin(vv) * 0.02],
+                      -1).reshape(-1, 3) + tc
+        ti = add(tp, np.tile(self.uv0[[14]], (len(tp), 1))).reshape(4, 12)
+        tt = []
+        for a in range(3):
+            for bb in range(12):
+                p00, p01 = ti[a, bb], ti[a, (bb + 1) % 12]
+                p10, p11 = ti[a + 1, bb], ti[a + 1, (bb + 1) % 12]
+                tt += [(p00, p11, p10), (p00, p01, p11)]
+        add_tris(tt, MAT_TONGUE)
+        tongue_ids = ti.ravel().tolist()
+        # teeth: curved strips behind the lips
+        teeth_ids = {}
+        zl = face[13, 2]
+        xs = np.linspace(-0.017, 0.017, 11)
+        for part, (top, bot) in (("upper", (0.007, -0.0032)), ("lower", (0.0015, -0.008))):
+            zz = zl - 0.0035 - 0.55 * (xs / 0.017) ** 2 * 0.012
+            rows = []
+            for yy in (top, bot):
+                rows.append(np.stack([xs, np.full_like(xs, mc[1] + yy), zz], 1))
+            ti2 = add(np.concatenate(rows), np.tile(self.uv0[[13]], (2 * len(xs), 1))).reshape(2, -1)
+            tt = []
+            for i in range(len(xs) - 1):
+                tt += [(ti2[0, i], ti2[1, i], ti2[1, i + 1]), (ti2[0, i], ti2[1, i + 1], ti2[0, i + 1])]
+            add_tris(tt, MAT_TEETH)
+            teeth_ids[part] = ti2.ravel().tolist()
+        # upper eyelashes
+        lash_roots: dict[str, list[int]] = {}
+        lash_cols: dict[str, np.ndarray] = {}
+        for side, (lower0, upper0) in (("right", (R_LOWER0, R_UPPER0)), ("left", (_mir(R_LOWER0),
+                                                                               _mir(R_UPPER0)))):
+            poly_ids = (lower0[0],) + upper0 + (lower0[-1],)
+            poly = face[list(poly_ids)]
+            seg = np.linalg.norm(np.diff(poly, axis=0), axis=1)
+            cum = np.concatenate([[0], np.cumsum(seg)]) / seg.sum()
+            ts = np.linspace(0.06, 0.9, 26)
+            lat = np.sign(poly[0, 0] - poly[-1, 0])        # outward (temporal) direction along x
+            ids_all = []
+            cols = []
+            for t in ts:
+                k = min(int(np.searchsorted(cum, t, side="right") - 1), len(poly) - 2)
+                f = (t - cum[k]) / (cum[k + 1] - cum[k])
+                root = poly[k] * (1 - f) + poly[k + 1] * f
+                tang = poly[k + 1] - poly[k]
+                tang /= np.linalg.norm(tang)
+                length = 0.0075 + 0.0025 * np.sin(np.pi * t)
+                d = np.array([0.25 * lat * (1 - t) - 0.05, 0.45, 0.85])
+                d /= np.linalg.norm(d)
+                up = np.array([0.0, 1.0, 0.0])
+                mid = root + d * length * 0.55 + up * length * 0.05
+                tip = root + d * length * 0.8 + up * length * 0.45
+                w0, w1 = 0.00022, 0.00012
+                pts = np.array([root - tang * w0, root + tang * w0, mid - tang * w1, mid + tang * w1, tip])
+                li = add(pts, np.tile(self.uv0[[poly_ids[k]]], (5, 1)))
+                add_tris([(li[0], li[1], li[3]), (li[0], li[3], li[2]), (li[2], li[3], li[4])], MAT_LASH)
+                ids_all.append(li)
+                cols.append(k - 1 + f)                    # fractional column along upper0 (-1 .. 7)
+            lash_roots[side] = ids_all
+            lash_cols[side] = np.array(cols)
+
+        V = np.concatenate(verts)
+        UV = np.concatenate(uvs)
+        T = np.concatenate(tris)
+        M = np.concatenate(mats)
+        # the canonical eyes are narrow: open the basis lids (upper up, lower down) about the eyeball centres
+        for side, (lower0, upper0, upper1, lower1) in (
+                ("right", (R_LOWER0, R_UPPER0, R_UPPER1, R_LOWER1)),
+                ("left", (_mir(R_LOWER0), _mir(R_UPPER0), _mir(R_UPPER1), _mir(R_LOWER1)))):
+            ctr = eye_centers[side]
+            ring = self.eye_rings[side]
+            base = 468 + (0 if side == "right" else len(self.eye_rings["right"]))
+            sock = {int(v): base + k for k, v in enumerate(ring)}
+            prof = np.sin(np.linspace(0, np.pi, 9))[1:-1] ** 0.5  # 0 at the corners, 1 mid-lid
+            rot = []
+            for ci in range(7):
+                rot += [([upper0[ci], sock[upper0[ci]]], EYE_BASIS_OPEN_DEG[0] * prof[ci]),
+                        ([upper1[ci]], 0.5 * EYE_BASIS_OPEN_DEG[0] * prof[ci]),
+                        ([lower0[ci + 1], sock[lower0[ci + 1]]], -EYE_BASIS_OPEN_DEG[1] * prof[ci]),
+                        ([lower1[ci + 1]], -0.4 * EYE_BASIS_OPEN_DEG[1] * prof[ci])]
+            lash_ids = np.concatenate(lash_roots[side])
+            lash_col = np.repeat(lash_cols[side], 5)
+            for ids, deg in rot + [(list(lash_ids), None)]:
+                ids = np.asarray(ids)
+                if deg is None:
+                    deg = EYE_BASIS_OPEN_DEG[0] * np.interp(lash_col + 1, np.arange(9),
+                                                            np.sin(np.linspace(0, np.pi, 9)) ** 0.5)
+                q = V[ids] - ctr
+                a = np.arctan2(q[:, 1], q[:, 2]) + np.radians(deg)
+                rr = np.hypot(q[:, 1], q[:, 2])
+                V[ids] = np.stack([q[:, 0], rr * np.sin(a), rr * np.cos(a)], 1) + ctr
+        # ---------------- shape keys ----------------
+        keys: dict[str, np.ndarray] = {}
+        for side, (lower0, upper0, upper1, upper2, lower1) in (
+                ("right", (R_LOWER0, R_UPPER0, R_UPPER1, R_UPPER2, R_LOWER1)),
+                ("left", (_mir(R_LOWER0), _mir(R_UPPER0), _mir(R_UPPER1), _mir(R_UPPER2), _mir(R_LOWER1)))):
+            ctr = eye_centers[side]
+            ring = self.eye_rings[side]
+            sock_ids = {int(ring[k]): None for k in range(len(ring))}
+            # socket vertices were added in ring order right after the face (right eye first)
+            base = 468 + (0 if side == "right" else len(self.eye_rings["right"]))
+            for k, vid in enumerate(ring):
+                sock_ids[int(vid)] = base + k
+
+            def ang(p):
+                q = p - ctr
+                return np.arctan2(q[..., 1], q[..., 2]), np.hypot(q[..., 1], q[..., 2])
+
+            au, ru = ang(V[list(upper0)])
+            al, rl = ang(V[list(lower0[1:-1])])
+            am = al + 0.22 * (au - al)
+            r_meet = 0.5 * (ru + rl)
+            movers: list[tuple[np.ndarray, float, float, str]] = []   # (ids, col, weight, part)
+            for ci in range(7):
+                movers.append((np.array([upper0[ci], sock_ids[upper0[ci]]]), ci, 1.0, "u0"))
+                movers.append((np.array([upper1[ci]]), ci, 0.55, "u"))
+                movers.append((np.array([upper2[ci]]), ci, 0.18, "u"))
+                movers.append((np.array([lower0[ci + 1], sock_ids[lower0[ci + 1]]]), ci, 1.0, "l0"))
+                movers.append((np.array([lower1[ci + 1]]), ci, 0.35, "l"))
+            for li, col in zip(lash_roots[side], lash_cols[side]):
+                movers.append((np.asarray(li), float(col), 1.0, "lash"))
+
+            def col_interp(arr, col):
+                cc = np.clip(col, -1, 7)
+                ext = np.concatenate([[0.0], arr, [0.0]])     # corners (cols -1, 7) do not move
+                return float(np.interp(cc + 1, np.arange(len(ext)), ext))
+
+            for level in EYE_LEVELS:
+                if level == 1.0:
+                    continue
+                delta = np.zeros_like(V)
+                for ids, col, w, part in movers:
+                    upper = part[0] == "u" or part == "lash"
+                    if upper:
+                        dang = col_interp((level - 1.0) * (au - am), col) * w
+                        dr = (col_interp(r_meet - ru, col) * w * (1 - min(level, 1.0))) if part == "u0" else 0.0
+                    else:
+                        dang = col_interp((1 - min(level, 1.0)) * (am - al), col) * w
+                        dr = (col_interp(r_meet - rl, col) * w * (1 - min(level, 1.0))) if part == "l0" else 0.0
+                    q = V[ids] - ctr
+                    a0 = np.arctan2(q[:, 1], q[:, 2])
+                    rr = np.hypot(q[:, 1], q[:, 2])
+                    a1 = a0 + dang
+                    r1 = np.maximum(rr + dr * (rr / max(float(np.mean(rr)), 1e-9)), 0.0)
+                    if part in ("u0", "l0"):
+                        r1[1:] = rr[1:]  # socket vertex keeps its radius (inside the eyeball)
+                    newp = np.stack([q[:, 0], r1 * np.sin(a1), r1 * np.cos(a1)], axis=1) + ctr
+                    delta[ids] = newp - V[ids]
+                keys[f"eye{'L' if side == 'left' else 'R'}_{level:.2f}"] = delta
+        # mouth: jaw rotation about the pivot (x axis), upper lip lift, corner pull-in
+        pivot = np.array([0.0, -0.006, -0.062]) * hs
+        mid_y = 0.5 * (V[13, 1] + V[14, 1])
+        jw = np.zeros(len(V))
+        face_y = V[:468, 1]
+        yline = mid_y + 0.45 * np.maximum(0.0, np.abs(V[:468, 0]) - 0.02)
+        jw[:468] = _smoothstep((yline - face_y) / 0.009)
+        for vid in INNER_LIP_LOWER[1:-1]:
+            jw[[vid, _mir([vid])[0]]] = 1.0
+        for vid in INNER_LIP_UPPER[1:-1]:
+            jw[[vid, _mir([vid])[0]]] = 0.0
+        jw[[78, 308]] = 0.3
+        jw[[61, 291]] = 0.25
+        near_mouth = _smoothstep((0.02 - np.abs(V[:468, 1] - mid_y)) / 0.01)
+        jw[:468] *= 1 - 0.3 * near_mouth * _smoothstep((np.abs(V[:468, 0]) - 0.004) / 0.018)
+        sh = np.arange(shell_first, pole + 1)
+        jw[sh] = _smoothstep((mid_y - 0.01 - V[sh, 1]) / 0.02) * _smoothstep((V[sh, 2] + 0.075) / 0.04)
+        jw[cav_lower] = 1.0
+        jw[tongue_ids] = 1.0
+        jw[teeth_ids["lower"]] = 1.0
+        jw[cav_pole] = 0.5
+        upper_lip = np.zeros(len(V))
+        ul = np.exp(-((V[:, 0] / 0.014) ** 2)) * _smoothstep((V[:, 1] - mid_y + 0.001) / 0.002) * \
+            _smoothstep((0.018 - (V[:, 1] - mid_y)) / 0.01)
+        upper_lip[:468] = ul[:468]
+        corner_pull = np.exp(-(((V[:, 1] - mid_y) / 0.012) ** 2)) * _smoothstep((np.abs(V[:, 0]) - 0.008) / 0.015)
+        corner_pull[468:] = 0.0
+        for level in MOUTH_LEVELS:
+            if level == 0.0:
+                continue
+            a = np.radians(JAW_OPEN_MAX_DEG * level) * jw
+            q = V - pivot
+            ca, sa = np.cos(a), np.sin(a)
+            # rotate about +x by angle a (positive = chin down/back)
+            ny = q[:, 1] * ca - q[:, 2] * sa
+            nz = q[:, 1] * sa + q[:, 2] * ca
+            newp = np.stack([q[:, 0], ny, nz], axis=1) + pivot
+            newp[:, 1] += 0.006 * level * upper_lip
+            newp[:, 0] -= np.sign(V[:, 0]) * 0.0035 * level * corner_pull * (1 - jw * 0.0)
+            keys[f"mouth_{level:.2f}"] = newp - V
+        hair_v, hair_t = self._hair(V, T, M, shell_first, pole, face, hair_length, hair_volume_m, hairline)
+        return HeadGeometry(vertices=V, triangles=T, tri_material=M, uv=UV, keys=keys, eye_centers=eye_centers,
+                            eye_radius_m=EYE_SCLERA_RADIUS_M, jaw_pivot=pivot, hair_vertices=hair_v,
+                            hair_triangles=hair_t)
+
+    @staticmethod
+    def _hair(V, T, M, shell_first, pole, face, hair_length, volume, hairline):
+        """Hair cap: skin triangles above the hairline (and down the back to ``hair_length``), offset outward."""
+        if volume <= 0:
+            return np.zeros((0, 3)), np.zeros((0, 3), np.int32)
+        forehead_y = face[10, 1]
+        y_front = forehead_y - 0.006 - 0.02 * hairline      # front hairline height
+        y_back = -0.02 - 0.08 * hair_length                  # how far down the back the hair reaches
+        vid = np.arange(len(V))
+        is_shell = (vid >= shell_first) & (vid <= pole)
+        is_face = vid < 468
+        y, z = V[:, 1], V[:, 2]
+        # keep the temples/ears free in front; below ear-top level only the back of the head carries hair
+        side_ok = ((z < -0.03) & (y > 0.015)) | (z < -0.075) | (y > 0.035)
+        mask = (is_face & (y > y_front)) | (is_shell & (((y > y_back) & side_ok) | (y > y_front - 0.01)))
+        sel = (M == MAT_SKIN) & mask[T].all(axis=1)
+        tri = T[sel]
+        used = np.unique(tri)
+        remap = -np.ones(len(V), np.int64)
+        remap[used] = np.arange(len(used))
+        # vertex normals
+        n = np.zeros_like(V)
+        fn = np.cross(V[T[:, 1]] - V[T[:, 0]], V[T[:, 2]] - V[T[:, 0]])
+        for k in range(3):
+            np.add.at(n, T[:, k], fn)
+        n /= np.linalg.norm(n, axis=1, keepdims=True) + 1e-12
+        hv = V[used] + n[used] * (0.0015 + volume * _smoothstep((V[used, 1] - y_back) / 0.04))[:, None]
+        return hv, remap[tri].astype(np.int32)
+
+
+@functools.lru_cache(maxsize=1)
+def head_model() -> HeadModel:
+    return HeadModel()

@@ -1,0 +1,83 @@
+"""The numpy head model: canonical landmarks, lids that close, a mouth that opens, identity variation."""
+import numpy as np
+import pytest
+
+from dms.sim.head import (EYE_LEVELS, IDENTITY_COEFFS, MAT_LASH, MAT_MOUTH, MAT_TEETH, head_model, key_weights,
+                          load_canonical)
+
+
+@pytest.fixture(scope="module")
+def geo():
+    return head_model().geometry({})
+
+
+def test_asset_is_the_canonical_face():
+    c = load_canonical()
+    assert c["vertices_cm"].shape == (468, 3) and c["uv"].shape == (468, 2)
+    v = c["vertices_cm"]
+    # subject's right eye outer corner (33) at -x, left (263) at +x, nose tip (1) most forward, chin (152) lowest
+    assert v[33, 0] < 0 < v[263, 0] and v[[1, 4], 2].max() == v[:, 2].max() and v[152, 1] == v[:, 1].min()
+
+
+def test_face_vertices_are_landmarks_and_topology_has_parts(geo):
+    assert geo.n_vertices > 468 and np.allclose(geo.vertices[1], head_model().v0[1], atol=1e-3)
+    for mat in (MAT_MOUTH, MAT_TEETH, MAT_LASH):
+        assert (geo.tri_material == mat).sum() > 10
+    assert geo.triangles.max() < geo.n_vertices
+
+
+@pytest.mark.parametrize("upper,lower", [(159, 145), (386, 374)])
+def test_eyelids_meet_when_closed_and_gap_grows_with_openness(geo, upper, lower):
+    gaps = []
+    for o in (0.0, 0.25, 0.5, 0.75, 1.0, 1.3):
+        v = geo.deform(key_weights(o, o, 0.0))
+        gaps.append(np.linalg.norm(v[upper] - v[lower]))
+    assert gaps[0] < 0.0006                                  # closed: lid landmarks meet (< 0.6 mm)
+    assert 0.007 < gaps[4] < 0.013                            # neutral open eye: 7..13 mm aperture
+    assert all(b > a for a, b in zip(gaps, gaps[1:]))        # monotonic
+
+
+def test_one_eye_closing_does_not_move_the_other(geo):
+    v0 = geo.deform(key_weights(1.0, 1.0, 0.0))
+    v1 = geo.deform(key_weights(0.0, 1.0, 0.0))               # left eye closed
+    moved = np.linalg.norm(v1 - v0, axis=1) > 1e-7
+    assert moved[386] and not moved[159]
+    assert (geo.vertices[moved, 0] > 0).all()                 # only the subject's left side (+x) moves
+
+
+def test_closed_lid_stays_outside_the_eyeball(geo):
+    for side in ("left", "right"):
+        ctr = geo.eye_centers[side]
+        for o in EYE_LEVELS:
+            v = geo.deform(key_weights(o, o, 0.0))[:468]
+            ids = (159, 158, 160, 145) if side == "right" else (386, 385, 387, 374)
+            assert (np.linalg.norm(v[list(ids)] - ctr, axis=1) > geo.eye_radius_m).all()
+
+
+def test_mouth_opens_downward(geo):
+    v0 = geo.deform(key_weights(1, 1, 0.0))
+    v1 = geo.deform(key_weights(1, 1, 1.0))
+    assert abs(v0[13, 1] - v0[14, 1]) < 0.001                 # lips closed at 0 (vertical gap < 1 mm)
+    gap = v1[13, 1] - v1[14, 1]
+    assert 0.03 < gap < 0.07                                  # a full yawn: 3..7 cm lip gap
+    assert v1[152, 1] < v0[152, 1] - 0.02                     # the chin drops
+    assert np.allclose(v1[10], v0[10])                        # the forehead does not move
+
+
+def test_identity_changes_shape_but_keeps_topology():
+    hm = head_model()
+    a = hm.geometry({})
+    b = hm.geometry({"face_width": 1.0, "nose_length": 1.0, "eye_size": -1.0})
+    assert a.triangles.shape == b.triangles.shape and np.array_equal(a.triangles, b.triangles)
+    assert np.ptp(b.vertices[:468, 0]) > np.ptp(a.vertices[:468, 0]) * 1.03
+    assert b.vertices[1, 2] > a.vertices[1, 2]
+    with pytest.raises(ValueError):
+        hm.geometry({"not_a_coeff": 1.0})
+    assert "face_width" in IDENTITY_COEFFS
+
+
+def test_key_weights_are_piecewise_linear():
+    w = key_weights(0.125, 1.0, 0.5)
+    assert w["eyeL_0.00"] == pytest.approx(0.5) and w["eyeL_0.25"] == pytest.approx(0.5)
+    assert all(v == 0 for k, v in w.items() if k.startswith("eyeR_"))
+    assert sum(v for k, v in w.items() if k.startswith("mouth_")) == pytest.approx(1.0)

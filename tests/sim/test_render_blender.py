@@ -1,0 +1,69 @@
+"""One tiny real Cycles render: invariants only (never golden pixels)."""
+import dataclasses
+
+import numpy as np
+import pytest
+
+from dms.data.crops import crop_bbox, crop_transform, get_crop
+from dms.sim.labels import project_landmarks
+from dms.sim.pose import DriverPose
+from dms.sim.spec import SamplingRanges, sample_scene
+
+pytestmark = pytest.mark.blender
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    pytest.importorskip("bpy")
+    from dms.sim.render import Renderer, RenderSettings
+    return Renderer(RenderSettings(samples=4, sensor=False, auto_exposure=False))
+
+
+@pytest.fixture(scope="module")
+def spec():
+    r = SamplingRanges(resolutions=[(96, 72)], mounts=["steering_column"], p_day=0, p_dusk=0, p_night=1,
+                       p_glasses_clear=0, p_sunglasses=0, p_cap=0, p_mask=0, k1=(0.0, 0.0), hfov_deg=(30, 30))
+    return sample_scene(np.random.default_rng(3), r)
+
+
+def test_tiny_render_invariants(renderer, spec):
+    out = renderer.render_frame(spec, DriverPose(), modalities=("rgb", "nir"))
+    rgb, nir = out["rgb"], out["nir"]
+    assert rgb.shape == (72, 96, 3) and rgb.dtype == np.uint8
+    assert nir.shape == (72, 96) and nir.dtype == np.uint8           # NIR is single channel
+    # night + active illuminator: the face is brighter than the rest of the frame
+    uv, _ = project_landmarks(spec, DriverPose(), distort=False)
+    x0, y0 = np.floor(uv.min(0)).astype(int)
+    x1, y1 = np.ceil(uv.max(0)).astype(int)
+    face = np.zeros_like(nir, bool)
+    face[max(y0, 0):y1, max(x0, 0):x1] = True
+    assert nir[face].mean() > nir[~face].mean() + 15
+
+
+def test_closing_eyes_changes_pixels_only_in_eye_boxes(renderer, spec):
+    s = spec.with_resolution(192, 144)
+    a = renderer.render_frame(s, DriverPose(), modalities=("nir",))["nir"].astype(int)
+    b = renderer.render_frame(s, DriverPose(eye_openness_left=0.0, eye_openness_right=0.0),
+                              modalities=("nir",))["nir"].astype(int)
+    uv, _ = project_landmarks(s, DriverPose(), distort=False)
+    inside = np.zeros(a.shape, bool)
+    for name in ("eye_left", "eye_right"):
+        cd = get_crop(name)
+        x0, y0, x1, y1 = crop_bbox(crop_transform(uv, cd), cd.out_size, (192, 144))
+        inside[y0:y1, x0:x1] = True
+    d = np.abs(a - b)
+    assert d[inside].max() > 30 and d[inside].mean() > 0.5            # the lids really moved
+    assert d[inside].sum() > 0.85 * d.sum()                           # and almost nothing else changed
+    assert d[~inside].mean() < 0.2
+
+
+def test_crops_render_with_border(renderer, spec):
+    s = spec.with_resolution(640, 480)
+    crops = renderer.render_crops(s, DriverPose(mouth_openness=0.8), ("eye_left", "mouth"), ("rgb", "nir"))
+    assert [(c[0], c[1], c[2].shape) for c in crops] == [("eye_left", "rgb", (64, 64, 3)),
+                                                         ("mouth", "rgb", (64, 64, 3)),
+                                                         ("eye_left", "nir", (64, 64)), ("mouth", "nir", (64, 64))]
+    mouth_nir = crops[3][2].astype(float)
+    # the open mouth cavity is the darkest part of the mouth crop, near its centre
+    c = mouth_nir[24:44, 20:44].min()
+    assert c < np.percentile(mouth_nir, 20)
