@@ -7,8 +7,13 @@ exact by construction. Head-local frame = MediaPipe canonical: x = subject's lef
 
 * the 468 face vertices, the eye openings and the mouth opened (their fill triangles removed), the lips closed;
 * a skull shell from the face oval back to an occipital pole; ears;
-* per eye a socket wall (lid margin) from the lid ring into the eyeball, and upper eyelashes;
-* a mouth cavity bag behind the inner lips, upper/lower teeth and a tongue;
+* per eye a socket wall from the lid ring into the eyeball (a ~1 mm pink lid-margin band, then white-pink
+  conjunctiva filling the canthi), and upper eyelashes; the eyeball sits as far forward as the lids allow, so the
+  lid margins ride on the globe (:func:`globe_radius`, cornea bulge included) and the fissure shows the sclera,
+  iris and cornea across the whole landmark eye contour; closing lids slide over the cornea, never through it;
+* a mouth cavity bag behind the inner lips (red inner-lip mucosa ballooning toward the gums, then the oral
+  cavity narrowing to the pharynx), arched upper/lower teeth rows and a tongue; the jaw opens the lower lip on an
+  elliptical profile (a rounded opening), the upper lip lifts and the lower lip everts so teeth show in a yawn;
 * identity variation: named face-shape coefficients (displacement fields around landmarks), in [-1, 1].
 
 Shape keys (linear deltas, piecewise-linear in the control value, identical in Blender):
@@ -50,15 +55,32 @@ EYE_BASIS_OPEN_DEG = (9.0, 3.0)                     # upper / lower lid rotation
 EYE_SCLERA_RADIUS_M = 0.0115
 CORNEA_RADIUS_M = 0.0078
 CORNEA_OFFSET_M = 0.0052                            # cornea sphere centre ahead of the eyeball centre
-LID_CLEARANCE_M = 0.0138                            # minimum lid-ring distance from the eyeball centre
+LID_GAP_M = 0.0006                                  # lid margin rides this far above the globe (cornea/sclera)
+LID_MARGIN_BAND_M = 0.0011                          # width of the pink lid-margin band inside the lid ring
 
 # materials (per-triangle index)
-MAT_SKIN, MAT_MOUTH, MAT_TEETH, MAT_LASH, MAT_TONGUE, MAT_LIDMARGIN = range(6)
-MATERIAL_NAMES = ("skin", "mouth", "teeth", "lash", "tongue", "lid_margin")
+MAT_SKIN, MAT_MOUTH, MAT_TEETH, MAT_LASH, MAT_TONGUE, MAT_LIDMARGIN, MAT_CONJUNCTIVA, MAT_LIPIN = range(8)
+MATERIAL_NAMES = ("skin", "mouth", "teeth", "lash", "tongue", "lid_margin", "conjunctiva", "lip_inner")
 
 IDENTITY_COEFFS = ("face_width", "face_height", "face_depth", "jaw_width", "chin_length", "nose_length",
                    "nose_width", "eye_size", "eye_spacing", "brow_height", "lip_fullness", "cheek_fullness",
                    "forehead_slope", "head_size")
+
+
+def globe_radius(theta: np.ndarray) -> np.ndarray:
+    """Distance from the eyeball centre to its outer surface (cornea bulge or sclera) at angle ``theta`` (rad)
+    from the optical axis, eye in primary gaze."""
+    th = np.asarray(theta, np.float64)
+    s, c = np.sin(th), np.cos(th)
+    rc = CORNEA_OFFSET_M * c + np.sqrt(np.maximum(CORNEA_RADIUS_M ** 2 - (CORNEA_OFFSET_M * s) ** 2, 0.0))
+    return np.maximum(rc, EYE_SCLERA_RADIUS_M)
+
+
+def _globe_clearance(q: np.ndarray) -> np.ndarray:
+    """Signed clearance (m) of points ``q`` (relative to the eyeball centre) above the globe + lid gap."""
+    d = np.linalg.norm(q, axis=-1)
+    th = np.arccos(np.clip(q[..., 2] / np.maximum(d, 1e-12), -1, 1))
+    return d - globe_radius(th) - LID_GAP_M
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:
@@ -267,28 +289,43 @@ class HeadModel:
         eye_centers: dict[str, np.ndarray] = {}
         for side, ring in self.eye_rings.items():
             rp = face[list(ring)]
-            ctr = np.array([rp[:, 0].mean(), 0.5 * (face[ring[4], 1] + face[ring[-5], 1]) - 0.0004, 0.0])
-            zc = rp[:, 2].mean() - 0.0090
-            for _ in range(60):  # push back until every lid vertex clears the cornea
+            ctr = np.array([rp[:, 0].mean(), 0.5 * (face[ring[4], 1] + face[ring[-5], 1]) + 0.0010, 0.0])
+            zc = rp[:, 2].mean() - 0.0060
+            for _ in range(200):  # push back until every lid vertex rides on (just above) the cornea/sclera
                 ctr[2] = zc
-                if np.linalg.norm(rp - ctr, axis=1).min() >= LID_CLEARANCE_M:
+                if _globe_clearance(rp - ctr).min() >= 0.0:
                     break
-                zc -= 0.0003
+                zc -= 0.0001
             eye_centers[side] = ctr.copy()
-        # eye sockets: lid margin from the ring into the eyeball
+        # eye sockets: lid margin from the ring into the eyeball (a narrow pink margin band, then conjunctiva)
+        sock_of: dict[str, np.ndarray] = {}
+        sock_pos: dict[str, np.ndarray] = {}
+        derived: list[tuple[int, int, int, float]] = []     # (vertex, a, b, t): v = (1-t) a + t b, in every key
         for side, ring in self.eye_rings.items():
             ctr = eye_centers[side]
             rp = face[list(ring)]
             d = rp - ctr
             sock = ctr + d / np.linalg.norm(d, axis=1, keepdims=True) * (EYE_SCLERA_RADIUS_M - 0.0012)
             si = add(sock, self.uv0[list(ring)])
+            sock_of[side] = si
+            sock_pos[side] = sock
+        for side, ring in self.eye_rings.items():
+            si = sock_of[side]
+            rp = face[list(ring)]
+            sp = sock_pos[side]
+            tt = np.clip(LID_MARGIN_BAND_M / np.maximum(np.linalg.norm(sp - rp, axis=1), 1e-6), 0.05, 0.6)
+            mi = add(rp + tt[:, None] * (sp - rp), self.uv0[list(ring)])
+            derived += [(int(mi[k]), int(ring[k]), int(si[k]), float(tt[k])) for k in range(len(ring))]
             m = len(ring)
-            quads = []
+            band, conj = [], []
             for k in range(m):
                 a, b = ring[k], ring[(k + 1) % m]
+                ma, mb = mi[k], mi[(k + 1) % m]
                 sa, sb = si[k], si[(k + 1) % m]
-                quads += [(a, sa, sb), (a, sb, b)]   # orient toward the eyeball (checked by rendering)
-            add_tris(quads, MAT_LIDMARGIN)
+                band += [(a, ma, mb), (a, mb, b)]   # orient toward the eyeball (checked by rendering)
+                conj += [(ma, sa, sb), (ma, sb, mb)]
+            add_tris(band, MAT_LIDMARGIN)
+            add_tris(conj, MAT_CONJUNCTIVA)
         # skull shell from the face oval to an occipital pole
         oval = np.array(self.oval)
         b = face[oval]
@@ -336,51 +373,53 @@ class HeadModel:
                     p10, p11 = ei[a + 1, bb], ei[a + 1, (bb + 1) % 10]
                     et += [(p00, p10, p11), (p00, p11, p01)] if sgn > 0 else [(p00, p11, p10), (p00, p01, p11)]
             add_tris(et, MAT_SKIN)
-        # mouth cavity: rings behind the inner lips + pole; lower half belongs to the jaw
+        # mouth cavity: rings behind the inner lips + pole; lower half belongs to the jaw. The first segment is
+        # the lips' inner (wet, red) mucosa ballooning up/down behind the lips toward the gums, then the oral
+        # cavity narrowing into a dark pharynx. Teeth and tongue sit inside the balloon.
         lip_loop = list(INNER_LIP_UPPER) + list(reversed(INNER_LIP_LOWER[1:-1]))
         lp = face[lip_loop]
         mc = lp.mean(axis=0)
+        half_w = 0.5 * float(np.ptp(lp[:, 0]))
+        xprof = np.sqrt(np.clip(1 - (lp[:, 0] - mc[0]) ** 2 / half_w ** 2, 0, 1))
         cav_rings = [np.array(lip_loop)]
-        cav_spec = [(0.004, 0.85, 1.0), (0.014, 1.05, 3.0), (0.030, 0.9, 3.2)]
-        for depth, sx, sy in cav_spec:
+        cav_spec = [(0.0025, 0.97, 0.005), (0.009, 1.0, 0.011), (0.024, 0.85, 0.011), (0.036, 0.55, 0.007)]
+        for depth, sx, dy in cav_spec:
             p = mc + (lp - mc) * np.array([sx, 1.0, 1.0])
-            p[:, 1] = mc[1] + (lp[:, 1] - mc[1]) * 1.0 + np.sign(lp[:, 1] - mc[1]) * 0.004 * (sy - 1)
+            p[:, 1] = lp[:, 1] + np.sign(lp[:, 1] - mc[1]) * dy * (0.35 + 0.65 * xprof)
             p[:, 2] = lp[:, 2] - depth
             cav_rings.append(add(p, self.uv0[lip_loop]))
         cav_pole = add((mc + np.array([0.0, 0.0, -0.045]))[None], self.uv0[[13]])[0]
-        cav = []
         mm = len(lip_loop)
         for k in range(len(cav_rings) - 1):
             ra, rb = cav_rings[k], cav_rings[k + 1]
+            cav = []
             for i in range(mm):
                 j = (i + 1) % mm
                 cav += [(ra[i], ra[j], rb[j]), (ra[i], rb[j], rb[i])]
-        for i in range(mm):
-            cav.append((cav_rings[-1][i], cav_rings[-1][(i + 1) % mm], cav_pole))
-        cav = np.array(cav, np.int32)
-        add_tris(cav, MAT_MOUTH)
+            add_tris(cav, MAT_LIPIN if k == 0 else MAT_MOUTH)
+        add_tris([(cav_rings[-1][i], cav_rings[-1][(i + 1) % mm], cav_pole) for i in range(mm)], MAT_MOUTH)
         lower_set = set(INNER_LIP_LOWER[1:-1])
-        cav_lower = [int(r[i]) for r in cav_rings[1:] for i, vid in enumerate(lip_loop) if vid in lower_set]
-        # tongue: a bump on the cavity floor (moves with the jaw)
-        tc = mc + np.array([0.0, -0.0075, -0.016])
-        uu, vv = np.meshgrid(np.linspace(0, np.pi / 2, 4), np.linspace(0, 2 * np.pi, 13)[:-1], indexing="ij")
-        tp = np.stack([np.sin(uu) * np.cos(vv) * 0.016, np.cos(uu) * 0.006, np.sin(uu) * np.sin(vv) * 0.02],
+        upper_set = set(INNER_LIP_UPPER[1:-1])
+        # tongue: a bump on the cavity floor behind the lower teeth (moves with the jaw)
+        tc = mc + np.array([0.0, -0.0095, -0.022])
+        uu, vv = np.meshgrid(np.linspace(0, np.pi / 2, 5), np.linspace(0, 2 * np.pi, 17)[:-1], indexing="ij")
+        tp = np.stack([np.sin(uu) * np.cos(vv) * 0.017, np.cos(uu) * 0.0105, np.sin(uu) * np.sin(vv) * 0.015],
                       -1).reshape(-1, 3) + tc
-        ti = add(tp, np.tile(self.uv0[[14]], (len(tp), 1))).reshape(4, 12)
+        ti = add(tp, np.tile(self.uv0[[14]], (len(tp), 1))).reshape(5, 16)
         tt = []
-        for a in range(3):
-            for bb in range(12):
-                p00, p01 = ti[a, bb], ti[a, (bb + 1) % 12]
-                p10, p11 = ti[a + 1, bb], ti[a + 1, (bb + 1) % 12]
+        for a in range(4):
+            for bb in range(16):
+                p00, p01 = ti[a, bb], ti[a, (bb + 1) % 16]
+                p10, p11 = ti[a + 1, bb], ti[a + 1, (bb + 1) % 16]
                 tt += [(p00, p11, p10), (p00, p01, p11)]
         add_tris(tt, MAT_TONGUE)
         tongue_ids = ti.ravel().tolist()
-        # teeth: curved strips behind the lips
+        # teeth: arched rows behind the lips (upper incisors overlap the lower ones, ~2 mm overjet)
         teeth_ids = {}
         zl = face[13, 2]
-        xs = np.linspace(-0.017, 0.017, 11)
-        for part, (top, bot) in (("upper", (0.007, -0.0032)), ("lower", (0.0015, -0.008))):
-            zz = zl - 0.0035 - 0.55 * (xs / 0.017) ** 2 * 0.012
+        xs = np.linspace(-0.019, 0.019, 15)
+        for part, (top, bot, dz) in (("upper", (0.0042, -0.0028, 0.0045)), ("lower", (-0.0008, -0.0095, 0.0062))):
+            zz = zl - dz - 0.55 * (xs / 0.019) ** 2 * 0.013
             rows = []
             for yy in (top, bot):
                 rows.append(np.stack([xs, np.full_like(xs, mc[1] + yy), zz], 1))
@@ -509,6 +548,13 @@ class HeadModel:
                     r1 = np.maximum(rr + dr * (rr / max(float(np.mean(rr)), 1e-9)), 0.0)
                     if part in ("u0", "l0"):
                         r1[1:] = rr[1:]  # socket vertex keeps its radius (inside the eyeball)
+                        for _ in range(3):  # the lid margin slides over the corneal bulge, never through it
+                            p0 = np.array([q[0, 0], r1[0] * np.sin(a1[0]), r1[0] * np.cos(a1[0])])
+                            th = np.arccos(np.clip(p0[2] / np.linalg.norm(p0), -1, 1))
+                            need = float(globe_radius(th)) + LID_GAP_M
+                            if np.linalg.norm(p0) >= need:
+                                break
+                            r1[0] = np.sqrt(max(need ** 2 - p0[0] ** 2, 0.0)) + 1e-5
                     newp = np.stack([q[:, 0], r1 * np.sin(a1), r1 * np.cos(a1)], axis=1) + ctr
                     delta[ids] = newp - V[ids]
                 keys[f"eye{'L' if side == 'left' else 'R'}_{level:.2f}"] = delta
@@ -519,8 +565,15 @@ class HeadModel:
         face_y = V[:468, 1]
         yline = mid_y + 0.45 * np.maximum(0.0, np.abs(V[:468, 0]) - 0.02)
         jw[:468] = _smoothstep((yline - face_y) / 0.009)
+        # a rounded (elliptical) opening: the lower lip drops most at the centre, less toward the corners
+        xw = max(abs(V[78, 0]), abs(V[308, 0]))
+        prof = lambda x: 0.3 + 0.7 * np.sqrt(np.clip(1 - (np.asarray(x) / xw) ** 2, 0, 1))
+        below = _smoothstep((mid_y - face_y - 0.002) / 0.022)
+        pf = prof(V[:468, 0])
+        jw[:468] *= np.where(face_y < mid_y + 0.001, pf + (1 - pf) * below, 1.0)
         for vid in INNER_LIP_LOWER[1:-1]:
-            jw[[vid, _mir([vid])[0]]] = 1.0
+            for v2 in (vid, _mir([vid])[0]):
+                jw[v2] = prof(V[v2, 0])
         for vid in INNER_LIP_UPPER[1:-1]:
             jw[[vid, _mir([vid])[0]]] = 0.0
         jw[[78, 308]] = 0.3
@@ -529,14 +582,30 @@ class HeadModel:
         jw[:468] *= 1 - 0.3 * near_mouth * _smoothstep((np.abs(V[:468, 0]) - 0.004) / 0.018)
         sh = np.arange(shell_first, pole + 1)
         jw[sh] = _smoothstep((mid_y - 0.01 - V[sh, 1]) / 0.02) * _smoothstep((V[sh, 2] + 0.075) / 0.04)
-        jw[cav_lower] = 1.0
-        jw[tongue_ids] = 1.0
-        jw[teeth_ids["lower"]] = 1.0
-        jw[cav_pole] = 0.5
+        # lower lip eversion (lower teeth show in a yawn)
+        evert = np.zeros(len(V))
+        evert[:468] = np.where(face_y < mid_y, np.sqrt(np.clip(1 - (V[:468, 0] / xw) ** 2, 0, 1)), 0.0) * \
+            np.exp(-(((face_y - (mid_y - 0.004)) / 0.007) ** 2))
         upper_lip = np.zeros(len(V))
         ul = np.exp(-((V[:, 0] / 0.014) ** 2)) * _smoothstep((V[:, 1] - mid_y + 0.001) / 0.002) * \
             _smoothstep((0.018 - (V[:, 1] - mid_y)) / 0.01)
         upper_lip[:468] = ul[:468]
+        evert[list(upper_set)] = 0.0
+        for vid in upper_set:       # the inner upper lip lifts fully (upper teeth show in a yawn)
+            upper_lip[vid] = np.exp(-((V[vid, 0] / 0.016) ** 2))
+        for k, ring_ids in enumerate(cav_rings[1:], start=1):
+            for i, vid in enumerate(lip_loop):
+                cid = int(ring_ids[i])
+                if vid in lower_set:
+                    jw[cid] = jw[vid] if k == 1 else 1.0
+                    evert[cid] = evert[vid] if k == 1 else 0.0
+                elif vid in upper_set:
+                    upper_lip[cid] = upper_lip[vid] * (0.85 if k == 1 else 0.4 if k == 2 else 0.0)
+                else:
+                    jw[cid] = jw[vid]
+        jw[tongue_ids] = 0.6          # the tongue lies high on the mouth floor
+        jw[teeth_ids["lower"]] = 0.85   # the lower lip drops further than the lower incisors
+        jw[cav_pole] = 0.5
         corner_pull = np.exp(-(((V[:, 1] - mid_y) / 0.012) ** 2)) * _smoothstep((np.abs(V[:, 0]) - 0.008) / 0.015)
         corner_pull[468:] = 0.0
         for level in MOUTH_LEVELS:
@@ -550,8 +619,15 @@ class HeadModel:
             nz = q[:, 1] * sa + q[:, 2] * ca
             newp = np.stack([q[:, 0], ny, nz], axis=1) + pivot
             newp[:, 1] += 0.006 * level * upper_lip
+            newp[:, 1] -= 0.0045 * level * evert
+            newp[:, 2] += 0.0015 * level * evert
             newp[:, 0] -= np.sign(V[:, 0]) * 0.0035 * level * corner_pull * (1 - jw * 0.0)
             keys[f"mouth_{level:.2f}"] = newp - V
+        # derived vertices (lid-margin band) stay fixed blends of their two parents in the basis and every key
+        for vid, a, b, t in derived:
+            V[vid] = (1 - t) * V[a] + t * V[b]
+            for d in keys.values():
+                d[vid] = (1 - t) * d[a] + t * d[b]
         hair_v, hair_t = self._hair(V, T, M, shell_first, pole, face, hair_length, hair_volume_m, hairline)
         return HeadGeometry(vertices=V, triangles=T, tri_material=M, uv=UV, keys=keys, eye_centers=eye_centers,
                             eye_radius_m=EYE_SCLERA_RADIUS_M, jaw_pivot=pivot, hair_vertices=hair_v,

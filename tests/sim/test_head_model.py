@@ -81,3 +81,45 @@ def test_key_weights_are_piecewise_linear():
     assert w["eyeL_0.00"] == pytest.approx(0.5) and w["eyeL_0.25"] == pytest.approx(0.5)
     assert all(v == 0 for k, v in w.items() if k.startswith("eyeR_"))
     assert sum(v for k, v in w.items() if k.startswith("mouth_")) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("side,upper,lower,corners", [("right", 159, 145, (33, 133)), ("left", 386, 374, (362, 263))])
+def test_open_eye_spans_the_landmark_contour_and_shows_the_iris(geo, side, upper, lower, corners):
+    """Realism: the open fissure opens >= 0.25 x the corner distance; the lids sit on the globe (not recessed in
+    a socket), frame the iris and meet when closed; the lid margin never cuts through the cornea."""
+    from dms.sim.head import CORNEA_OFFSET_M, CORNEA_RADIUS_M, EYE_SCLERA_RADIUS_M, globe_radius
+    ctr = geo.eye_centers[side]
+    v1 = geo.deform(key_weights(1.0, 1.0, 0.0))
+    corner_d = np.linalg.norm(v1[corners[0]] - v1[corners[1]])
+    assert np.linalg.norm(v1[upper] - v1[lower]) >= 0.25 * corner_d
+    iris_r = 0.49 * EYE_SCLERA_RADIUS_M                       # iris edge (as in the eye material)
+    assert v1[lower, 1] - ctr[1] < -0.6 * iris_r < 0.3 * iris_r < v1[upper, 1] - ctr[1]   # iris visible between
+    apex_z = ctr[2] + CORNEA_OFFSET_M + CORNEA_RADIUS_M
+    assert v1[[upper, lower], 2].max() - apex_z < 0.0015     # corneal apex within 1.5 mm of the lid plane
+    ring = head_model().eye_rings[side]
+    for o in EYE_LEVELS:
+        v = geo.deform(key_weights(o, o, 0.0))
+        q = v[list(ring)] - ctr
+        d = np.linalg.norm(q, axis=1)
+        th = np.arccos(np.clip(q[:, 2] / d, -1, 1))
+        assert (d >= globe_radius(th) - 1e-4).all(), o
+    v0 = geo.deform(key_weights(0.0, 0.0, 0.0))
+    assert np.linalg.norm(v0[upper] - v0[lower]) < 0.02 * corner_d
+
+
+def test_yawn_is_a_rounded_opening_with_teeth_behind_the_lips(geo):
+    v0 = geo.deform(key_weights(1, 1, 0.0))
+    v1 = geo.deform(key_weights(1, 1, 1.0))
+    width = np.linalg.norm(v1[61] - v1[291])
+    assert v1[13, 1] - v1[14, 1] >= 0.5 * width               # full yawn: opening >= half the mouth width
+    # rounded, not a triangle: half-way to the corner the lower inner lip has dropped most of the way
+    lower = (88, 178, 87, 14)                                 # corner side -> centre
+    drop = np.array([v0[i, 1] - v1[i, 1] for i in lower])
+    assert drop[-1] > drop[0] > 0 and drop[1] > 0.6 * drop[-1]
+    # the upper lip lifts, uncovering the upper incisors: their edge lies inside the opening
+    assert v1[13, 1] > v0[13, 1] + 0.003
+    teeth = np.unique(geo.triangles[geo.tri_material == MAT_TEETH])
+    up = teeth[geo.vertices[teeth, 1] > geo.vertices[13, 1] - 0.004]
+    edge_y = v1[up, 1].min()
+    assert v1[14, 1] < edge_y < v1[13, 1] - 0.002
+    assert (v0[up, 2] < v0[13, 2]).all()                      # behind the lips

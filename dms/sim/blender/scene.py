@@ -218,11 +218,15 @@ class BlenderView:
         # materials
         self.m_skin = _Mat("skin", roughness=0.45, specular=0.45, view=V)
         self._skin_textures()
-        self.m_mouth = _Mat("mouth", (0.12, 0.015, 0.015), 0.08, 0.5, view=V)
+        self.m_mouth = _Mat("mouth", (0.3, 0.05, 0.05), 0.3, 0.5, view=V)
         self.m_teeth = _Mat("teeth", (0.75, 0.72, 0.62), 0.7, 0.3, view=V)
         self.m_lash = _Mat("lash", (0.02, 0.015, 0.01), 0.1, 0.6, view=V)
         self.m_tongue = _Mat("tongue", (0.45, 0.12, 0.12), 0.35, 0.35, view=V)
         self.m_margin = _Mat("lid_margin", (0.55, 0.28, 0.25), 0.5, 0.25, view=V)
+        self.m_conj = _Mat("conjunctiva", (0.72, 0.6, 0.56), 0.62, 0.12, specular=0.7, view=V)
+        self.m_lipin = _Mat("lip_inner", (0.5, 0.16, 0.15), 0.42, 0.3, specular=0.6, view=V)
+        self._mouth_gradient()
+        self._teeth_gaps()
         self.m_hair = _Mat("hair", (0.05, 0.04, 0.03), 0.2, 0.45, view=V)
         self._hair_strands()
         self.m_cloth = _Mat("cloth", (0.2, 0.25, 0.35), 0.4, 0.8, specular=0.2, view=V)
@@ -246,7 +250,9 @@ class BlenderView:
         me = self._mesh("head", g0.vertices, g0.triangles, g0.uv)
         me.polygons.foreach_set("material_index", g0.tri_material.astype(np.int32))
         self.head = self._obj("head", me, self.head_root,
-                              [self.m_skin, self.m_mouth, self.m_teeth, self.m_lash, self.m_tongue, self.m_margin])
+                              [self.m_skin, self.m_mouth, self.m_teeth, self.m_lash, self.m_tongue, self.m_margin,
+                               self.m_conj, self.m_lipin])
+        assert len(self.head.data.materials) == len(headmod.MATERIAL_NAMES)
         self.head.shape_key_add(name="Basis", from_mix=False)
         for name in g0.keys:
             self.head.shape_key_add(name=name, from_mix=False)
@@ -299,6 +305,56 @@ class BlenderView:
         nt.links.new(bump.outputs["Normal"], self.m_hair.bsdf.inputs["Normal"])
         self.m_hair.bsdf.inputs["Coat Weight"].default_value = 0.0
         self.m_hair.bsdf.inputs["Anisotropic"].default_value = 0.6
+
+    def _teeth_gaps(self) -> None:
+        """Individual teeth: dark interdental gaps every ~7 mm along head-local x, greyer toward the sides."""
+        nt = self.m_teeth.nt
+        tc = nt.nodes.new("ShaderNodeTexCoord")
+        sep = nt.nodes.new("ShaderNodeSeparateXYZ")
+        nt.links.new(tc.outputs["Object"], sep.inputs["Vector"])
+        ab = nt.nodes.new("ShaderNodeMath"); ab.operation = "ABSOLUTE"
+        nt.links.new(sep.outputs["X"], ab.inputs[0])
+        sc = nt.nodes.new("ShaderNodeMath"); sc.operation = "DIVIDE"; sc.inputs[1].default_value = 0.0072
+        nt.links.new(ab.outputs[0], sc.inputs[0])
+        ping = nt.nodes.new("ShaderNodeMath"); ping.operation = "PINGPONG"; ping.inputs[1].default_value = 0.5
+        nt.links.new(sc.outputs[0], ping.inputs[0])             # 0 at a gap, 0.5 mid-tooth
+        ramp = nt.nodes.new("ShaderNodeValToRGB")
+        cr = ramp.color_ramp
+        cr.elements[0].position, cr.elements[0].color = 0.0, (0.25, 0.22, 0.2, 1)
+        cr.elements[1].position, cr.elements[1].color = 0.09, (1, 1, 1, 1)
+        nt.links.new(ping.outputs[0], ramp.inputs["Fac"])
+        side = nt.nodes.new("ShaderNodeMath"); side.operation = "MULTIPLY_ADD"
+        side.inputs[1].default_value = -18.0; side.inputs[2].default_value = 1.0
+        nt.links.new(ab.outputs[0], side.inputs[0])            # 1 at the centre, ~0.65 at the canines
+        mul = nt.nodes.new("ShaderNodeMix"); mul.data_type = "RGBA"; mul.blend_type = "MULTIPLY"
+        mul.inputs["Factor"].default_value = 1.0
+        nt.links.new(self.m_teeth.mix.outputs["Result"], mul.inputs["A"])
+        nt.links.new(ramp.outputs["Color"], mul.inputs["B"])
+        mul2 = nt.nodes.new("ShaderNodeMath"); mul2.operation = "MAXIMUM"; mul2.inputs[1].default_value = 0.5
+        nt.links.new(side.outputs[0], mul2.inputs[0])
+        mul3 = nt.nodes.new("ShaderNodeMix"); mul3.data_type = "RGBA"; mul3.blend_type = "MULTIPLY"
+        mul3.inputs["Factor"].default_value = 1.0
+        nt.links.new(mul.outputs["Result"], mul3.inputs["A"])
+        nt.links.new(mul2.outputs[0], mul3.inputs["B"])
+        nt.links.new(mul3.outputs["Result"], self.m_teeth.bsdf.inputs["Base Color"])
+
+    def _mouth_gradient(self) -> None:
+        """Oral cavity: reddish near the lips, fading to a dark pharynx with depth (head-local z)."""
+        nt = self.m_mouth.nt
+        tc = nt.nodes.new("ShaderNodeTexCoord")
+        sep = nt.nodes.new("ShaderNodeSeparateXYZ")
+        nt.links.new(tc.outputs["Object"], sep.inputs["Vector"])
+        mr = nt.nodes.new("ShaderNodeMapRange")
+        mr.inputs["From Min"].default_value = 0.035      # head-local z of the lips ~0.05..0.06; deeper = darker
+        mr.inputs["From Max"].default_value = 0.055
+        mr.inputs["To Min"].default_value = 0.15
+        mr.inputs["To Max"].default_value = 1.0
+        nt.links.new(sep.outputs["Z"], mr.inputs["Value"])
+        mul = nt.nodes.new("ShaderNodeMix"); mul.data_type = "RGBA"; mul.blend_type = "MULTIPLY"
+        mul.inputs["Factor"].default_value = 1.0
+        nt.links.new(self.m_mouth.mix.outputs["Result"], mul.inputs["A"])
+        nt.links.new(mr.outputs["Result"], mul.inputs["B"])
+        nt.links.new(mul.outputs["Result"], self.m_mouth.bsdf.inputs["Base Color"])
 
     def _skin_textures(self) -> None:
         nt = self.m_skin.nt
@@ -596,6 +652,10 @@ class BlenderView:
         self.m_skin.bsdf.inputs["Roughness"].default_value = float(idn.skin_roughness)
         skin = skin_albedo_rgb(idn.skin_tone, idn.skin_redness)
         self.m_margin.set_colors(tuple(np.array(skin) * np.array([0.95, 0.6, 0.55])), 0.5)
+        t = idn.sclera_tint
+        self.m_conj.set_colors((0.74, 0.62 - 0.06 * t, 0.58 - 0.1 * t), 0.6)
+        self.m_lipin.set_colors(tuple(np.array(skin) * np.array([0.9, 0.42, 0.42]) + np.array([0.12, 0.02, 0.02])),
+                                0.4)
         self.m_lash.set_colors(tuple(np.array(idn.brow_rgb) * 0.5), 0.08)
         self.m_hair.set_colors(tuple(idn.hair_rgb), float(0.12 + 0.55 * np.mean(idn.hair_rgb)))
         # hair mesh

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dms.sim.head import R_LOWER0, R_LOWER1, R_UPPER0, R_UPPER1, _mir, load_canonical
+from dms.sim.head import R_LOWER0, R_LOWER1, R_UPPER0, R_UPPER1, R_UPPER2, _mir, load_canonical
 from dms.sim.spec import SceneSpec, skin_albedo_rgb
 
 OUTER_LIPS = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146)
@@ -55,6 +55,15 @@ def face_textures(spec: SceneSpec, size: int = 512) -> tuple[np.ndarray, np.ndar
     nir = np.full((size, size), 0.62 - 0.10 * idn.skin_tone - (0.03 if spec.nir.wavelength_nm == 940 else 0.0),
                   np.float32) * (1 + 0.02 * low + 0.012 * mid + 0.02 * idn.pore_strength * fine)
     nir *= 1 - 0.5 * np.clip(under, 0, 0.35)
+    # upper-lid crease (supratarsal fold) between the lid and the orbit rim: a soft dark curve that stays on the
+    # skin when the lid closes, so a closed eye shows a lid, a crease and a lash line, not a blank patch
+    crease = np.zeros((size, size), np.float32)
+    for u1, u2 in ((R_UPPER1, R_UPPER2), (_mir(R_UPPER1), _mir(R_UPPER2))):
+        pts = 0.6 * uv[list(u1)] + 0.4 * uv[list(u2)]
+        cv2.polylines(crease, [np.round(pts * 16).astype(np.int32)], False, 1.0, max(1, int(size * 0.004)), **sh)
+    crease = cv2.GaussianBlur(crease, (0, 0), size * 0.0025) * (0.28 + 0.004 * max(idn.age_years - 25, 0))
+    rgb *= (1 - np.clip(crease, 0, 0.5))[..., None]
+    nir *= 1 - 0.8 * np.clip(crease, 0, 0.5)
     # lips
     lips = np.zeros((size, size), np.float32)
     cv2.fillPoly(lips, [P(OUTER_LIPS)], 1.0, **sh)
