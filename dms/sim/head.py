@@ -401,9 +401,9 @@ class HeadModel:
         lower_set = set(INNER_LIP_LOWER[1:-1])
         upper_set = set(INNER_LIP_UPPER[1:-1])
         # tongue: a bump on the cavity floor behind the lower teeth (moves with the jaw)
-        tc = mc + np.array([0.0, -0.0095, -0.022])
+        tc = mc + np.array([0.0, -0.0085, -0.019])
         uu, vv = np.meshgrid(np.linspace(0, np.pi / 2, 5), np.linspace(0, 2 * np.pi, 17)[:-1], indexing="ij")
-        tp = np.stack([np.sin(uu) * np.cos(vv) * 0.017, np.cos(uu) * 0.0105, np.sin(uu) * np.sin(vv) * 0.015],
+        tp = np.stack([np.sin(uu) * np.cos(vv) * 0.017, np.cos(uu) * 0.0105, np.sin(uu) * np.sin(vv) * 0.013],
                       -1).reshape(-1, 3) + tc
         ti = add(tp, np.tile(self.uv0[[14]], (len(tp), 1))).reshape(5, 16)
         tt = []
@@ -603,8 +603,10 @@ class HeadModel:
                     upper_lip[cid] = upper_lip[vid] * (0.85 if k == 1 else 0.4 if k == 2 else 0.0)
                 else:
                     jw[cid] = jw[vid]
-        jw[tongue_ids] = 0.6          # the tongue lies high on the mouth floor
-        jw[teeth_ids["lower"]] = 0.85   # the lower lip drops further than the lower incisors
+        # seen from the steering column (below), a tongue/lower teeth swinging with the whole jaw hide behind the
+        # rolled lower lip: the tongue stays high and forward, the lower incisors lag the lip
+        jw[tongue_ids] = 0.32
+        jw[teeth_ids["lower"]] = 0.72
         jw[cav_pole] = 0.5
         corner_pull = np.exp(-(((V[:, 1] - mid_y) / 0.012) ** 2)) * _smoothstep((np.abs(V[:, 0]) - 0.008) / 0.015)
         corner_pull[468:] = 0.0
@@ -619,8 +621,8 @@ class HeadModel:
             nz = q[:, 1] * sa + q[:, 2] * ca
             newp = np.stack([q[:, 0], ny, nz], axis=1) + pivot
             newp[:, 1] += 0.006 * level * upper_lip
-            newp[:, 1] -= 0.0045 * level * evert
-            newp[:, 2] += 0.0015 * level * evert
+            newp[:, 1] -= 0.0065 * level * evert      # lower lip rolls down and out (shows the lower teeth)
+            newp[:, 2] += 0.003 * level * evert
             newp[:, 0] -= np.sign(V[:, 0]) * 0.0035 * level * corner_pull * (1 - jw * 0.0)
             keys[f"mouth_{level:.2f}"] = newp - V
         # derived vertices (lid-margin band) stay fixed blends of their two parents in the basis and every key

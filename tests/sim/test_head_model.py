@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from dms.sim.head import (EYE_LEVELS, IDENTITY_COEFFS, MAT_LASH, MAT_MOUTH, MAT_TEETH, head_model, key_weights,
-                          load_canonical)
+from dms.sim.head import (EYE_LEVELS, IDENTITY_COEFFS, MAT_LASH, MAT_MOUTH, MAT_TEETH, MAT_TONGUE, head_model,
+                          key_weights, load_canonical)
 
 
 @pytest.fixture(scope="module")
@@ -123,3 +123,35 @@ def test_yawn_is_a_rounded_opening_with_teeth_behind_the_lips(geo):
     edge_y = v1[up, 1].min()
     assert v1[14, 1] < edge_y < v1[13, 1] - 0.002
     assert (v0[up, 2] < v0[13, 2]).all()                      # behind the lips
+
+
+def test_yawn_shows_tongue_and_lower_teeth_above_the_rolled_lower_lip(geo):
+    """From a camera below the face the mouth floor hides behind the lower lip unless the tongue and the lower
+    incisors stay high: at a full yawn their tops must rise above the lower inner lip, inside the opening."""
+    v1 = geo.deform(key_weights(1, 1, 1.0))
+    tongue = np.unique(geo.triangles[geo.tri_material == MAT_TONGUE])
+    teeth = np.unique(geo.triangles[geo.tri_material == MAT_TEETH])
+    lower_teeth = teeth[geo.vertices[teeth, 1] < geo.vertices[14, 1] - 0.0005]
+    lip_y, top_y = v1[14, 1], v1[13, 1]
+    assert lip_y + 0.004 < v1[tongue, 1].max() < top_y         # tongue top visible in the opening
+    assert lip_y < v1[lower_teeth, 1].max() < top_y            # lower incisor edge above the lower lip
+    # still inside the mouth: behind the chord between the upper and the lower inner lip at every tongue height
+    f = np.clip((v1[tongue, 1] - lip_y) / (top_y - lip_y), 0, 1)
+    assert (v1[tongue, 2] < v1[14, 2] + f * (v1[13, 2] - v1[14, 2])).all()
+    v0 = geo.deform(key_weights(1, 1, 0.0))
+    assert (v0[tongue, 2] < v0[13, 2] - 0.005).all()           # closed mouth: tongue well behind the lips
+
+
+def test_lid_crease_is_dark_and_a_groove():
+    from dms.sim.blender.textures import face_height, face_textures
+    from dms.sim.head import R_UPPER1, R_UPPER2
+    from dms.sim.spec import SamplingRanges, sample_scene
+    spec = sample_scene(np.random.default_rng(3), SamplingRanges())
+    rgb, nir = face_textures(spec, 256)
+    h = face_height(256)
+    uv = load_canonical()["uv"] * 256
+    mid = np.round(0.6 * uv[R_UPPER1[3]] + 0.4 * uv[R_UPPER2[3]]).astype(int)
+    ref = np.round(uv[R_UPPER2[3]] + 0.6 * (uv[R_UPPER2[3]] - uv[R_UPPER1[3]])).astype(int)   # brow-side skin
+    assert h[mid[1], mid[0]] < 0.6 and h[ref[1], ref[0]] > 0.95
+    assert rgb[mid[1], mid[0]].mean() < 0.75 * rgb[ref[1], ref[0]].mean()
+    assert nir[mid[1], mid[0]] < 0.75 * nir[ref[1], ref[0]]

@@ -218,10 +218,10 @@ class BlenderView:
         # materials
         self.m_skin = _Mat("skin", roughness=0.45, specular=0.45, view=V)
         self._skin_textures()
-        self.m_mouth = _Mat("mouth", (0.3, 0.05, 0.05), 0.3, 0.5, view=V)
+        self.m_mouth = _Mat("mouth", (0.3, 0.05, 0.05), 0.42, 0.5, view=V)
         self.m_teeth = _Mat("teeth", (0.75, 0.72, 0.62), 0.7, 0.3, view=V)
         self.m_lash = _Mat("lash", (0.02, 0.015, 0.01), 0.1, 0.6, view=V)
-        self.m_tongue = _Mat("tongue", (0.45, 0.12, 0.12), 0.35, 0.35, view=V)
+        self.m_tongue = _Mat("tongue", (0.5, 0.13, 0.13), 0.5, 0.35, view=V)
         self.m_margin = _Mat("lid_margin", (0.55, 0.28, 0.25), 0.5, 0.25, view=V)
         self.m_conj = _Mat("conjunctiva", (0.72, 0.6, 0.56), 0.62, 0.12, specular=0.7, view=V)
         self.m_lipin = _Mat("lip_inner", (0.5, 0.16, 0.15), 0.42, 0.3, specular=0.6, view=V)
@@ -301,7 +301,24 @@ class BlenderView:
         bump = nt.nodes.new("ShaderNodeBump")
         bump.inputs["Strength"].default_value = 0.6
         bump.inputs["Distance"].default_value = 0.001
-        nt.links.new(noise.outputs["Fac"], bump.inputs["Height"])
+        # identity-independent relief (lid crease groove) in UV space, added to the pore noise
+        from dms.sim.blender.textures import face_height
+        h = face_height(512)
+        img_h = bpy.data.images.new("skin_height", 512, 512, alpha=False, float_buffer=True)
+        img_h.colorspace_settings.name = "Non-Color"
+        rgba = np.ones((512, 512, 4), np.float32)
+        rgba[..., :3] = h[::-1, :, None]
+        img_h.pixels.foreach_set(rgba.ravel())
+        img_h.update()
+        t_h = nt.nodes.new("ShaderNodeTexImage")
+        t_h.image = img_h
+        t_h.extension = "EXTEND"
+        t_h.interpolation = "Cubic"
+        hsum = nt.nodes.new("ShaderNodeMath"); hsum.operation = "MULTIPLY_ADD"
+        hsum.inputs[1].default_value = 2.5                  # crease groove ~2.5x the pore relief
+        nt.links.new(t_h.outputs["Color"], hsum.inputs[0])
+        nt.links.new(noise.outputs["Fac"], hsum.inputs[2])
+        nt.links.new(hsum.outputs[0], bump.inputs["Height"])
         nt.links.new(bump.outputs["Normal"], self.m_hair.bsdf.inputs["Normal"])
         self.m_hair.bsdf.inputs["Coat Weight"].default_value = 0.0
         self.m_hair.bsdf.inputs["Anisotropic"].default_value = 0.6
@@ -347,7 +364,7 @@ class BlenderView:
         mr = nt.nodes.new("ShaderNodeMapRange")
         mr.inputs["From Min"].default_value = 0.035      # head-local z of the lips ~0.05..0.06; deeper = darker
         mr.inputs["From Max"].default_value = 0.055
-        mr.inputs["To Min"].default_value = 0.15
+        mr.inputs["To Min"].default_value = 0.22
         mr.inputs["To Max"].default_value = 1.0
         nt.links.new(sep.outputs["Z"], mr.inputs["Value"])
         mul = nt.nodes.new("ShaderNodeMix"); mul.data_type = "RGBA"; mul.blend_type = "MULTIPLY"
@@ -379,7 +396,24 @@ class BlenderView:
         bump = nt.nodes.new("ShaderNodeBump")
         bump.inputs["Distance"].default_value = 0.0004
         self.skin_bump = bump
-        nt.links.new(noise.outputs["Fac"], bump.inputs["Height"])
+        # identity-independent relief (lid crease groove) in UV space, added to the pore noise
+        from dms.sim.blender.textures import face_height
+        h = face_height(512)
+        img_h = bpy.data.images.new("skin_height", 512, 512, alpha=False, float_buffer=True)
+        img_h.colorspace_settings.name = "Non-Color"
+        rgba = np.ones((512, 512, 4), np.float32)
+        rgba[..., :3] = h[::-1, :, None]
+        img_h.pixels.foreach_set(rgba.ravel())
+        img_h.update()
+        t_h = nt.nodes.new("ShaderNodeTexImage")
+        t_h.image = img_h
+        t_h.extension = "EXTEND"
+        t_h.interpolation = "Cubic"
+        hsum = nt.nodes.new("ShaderNodeMath"); hsum.operation = "MULTIPLY_ADD"
+        hsum.inputs[1].default_value = 2.5                  # crease groove ~2.5x the pore relief
+        nt.links.new(t_h.outputs["Color"], hsum.inputs[0])
+        nt.links.new(noise.outputs["Fac"], hsum.inputs[2])
+        nt.links.new(hsum.outputs[0], bump.inputs["Height"])
         nt.links.new(bump.outputs["Normal"], self.m_skin.bsdf.inputs["Normal"])
         b = self.m_skin.bsdf
         b.inputs["Subsurface Weight"].default_value = 0.12 if self.settings.subsurface else 0.0
@@ -442,14 +476,15 @@ class BlenderView:
         pr = idn.pupil_diameter_mm / 2000.0 / headmod.EYE_SCLERA_RADIUS_M
         ir = 0.49
         if nir:
-            iris = (0.32 + 0.25 * float(np.mean(idn.iris_rgb)),) * 3
-            iris_dark = (0.2,) * 3
-            sclera = (0.6,) * 3
+            # 940/850 nm: melanin absorbs little, so even brown irises are mid-grey (lighter than in RGB)
+            iris = (0.42 + 0.2 * float(np.mean(idn.iris_rgb)),) * 3
+            iris_dark = (0.3,) * 3
+            sclera = (0.66,) * 3
         else:
             iris = tuple(idn.iris_rgb)
             iris_dark = tuple(0.45 * c for c in idn.iris_rgb)
             t = idn.sclera_tint
-            sclera = (0.78, 0.74 - 0.1 * t, 0.7 - 0.2 * t)
+            sclera = (0.86, 0.83 - 0.1 * t, 0.79 - 0.2 * t)
         pupil = (0.01, 0.01, 0.01)
         cr = self.eye_ramp.color_ramp
         cr.interpolation = "LINEAR"
@@ -613,6 +648,14 @@ class BlenderView:
         fill.size = 0.6
         self.fill = bpy.data.objects.new("cabin_fill", fill)
         sc.collection.objects.link(self.fill)
+        # daylight bounced off the dashboard/windscreen toward the face from below and in front: fills the
+        # brow/lid shadow of the roof-mounted cabin light and the sun, so sclera and iris read as in real photos
+        bounce = bpy.data.lights.new("dash_bounce", "AREA")
+        bounce.shape = "RECTANGLE"
+        bounce.size = 0.5
+        bounce.size_y = 0.25
+        self.bounce = bpy.data.objects.new("dash_bounce", bounce)
+        sc.collection.objects.link(self.bounce)
         self.street = []
         for k in range(6):
             d = bpy.data.lights.new(f"street{k}", "POINT")
@@ -793,6 +836,15 @@ class BlenderView:
         xl = np.cross([0, 0, 1.0], zl); xl /= np.linalg.norm(xl)
         self.illum.matrix_world = _mat4(np.stack([xl, np.cross(zl, xl), zl], 1), p)
         self.fill.location = (0.1, 0.0, spec.cabin.roof_height_m - 0.05)
+        # bounce panel: between the head and the camera, a little below the eyes, facing the face
+        cp = np.asarray(cam.position_m, float)
+        bp = tgt + 0.55 * (cp - tgt)
+        bp[2] = tgt[2] - 0.12
+        zb = bp - tgt
+        zb /= np.linalg.norm(zb)
+        xb = np.cross([0, 0, 1.0], zb)
+        xb /= np.linalg.norm(xb) + 1e-9
+        self.bounce.matrix_world = _mat4(np.stack([xb, np.cross(zb, xb), zb], 1), bp)
         rng = np.random.default_rng(spec.texture_seed + 2)
         self._street_pos = []
         for k, ob in enumerate(self.street):
@@ -821,6 +873,7 @@ class BlenderView:
             self.illum.data.energy = float(8.0 * spec.nir.illuminator_power)
             self.illum.hide_render = False
             self.fill.data.energy = 0.0
+            self.bounce.hide_render = True
             for ob in self.street:
                 ob.hide_render = True
             lens = self._lens_nir
@@ -832,6 +885,11 @@ class BlenderView:
             self.sun.data.color = (1.0, 0.95, 0.88) if L.time_of_day == "day" else (1.0, 0.6, 0.35)
             self.illum.hide_render = True
             self.fill.data.energy = float(L.cabin_ambient * 40)
+            day = {"day": 1.0, "dusk": 0.35}.get(L.time_of_day, 0.0)
+            self.bounce.data.energy = float(day * (1.2 * L.sky_strength + 0.25 * L.sun_strength) +
+                                            L.cabin_ambient * 25)
+            self.bounce.data.color = tuple(0.6 * sky / max(float(sky.max()), 1e-6) + 0.4)
+            self.bounce.hide_render = self.bounce.data.energy <= 0
             for k, ob in enumerate(self.street):
                 ob.hide_render = k >= L.street_lights
                 ob.data.energy = 600.0

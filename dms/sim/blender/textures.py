@@ -27,6 +27,23 @@ def _smooth_noise(rng: np.random.Generator, size: int, sigma: float) -> np.ndarr
     return n / (n.std() + 1e-6)
 
 
+def _crease_mask(uv: np.ndarray, size: int) -> np.ndarray:
+    """Upper-lid crease (supratarsal fold) line, 0..~1, between lid ring 1 and the orbit ring 2."""
+    import cv2
+    crease = np.zeros((size, size), np.float32)
+    for u1, u2 in ((R_UPPER1, R_UPPER2), (_mir(R_UPPER1), _mir(R_UPPER2))):
+        pts = 0.6 * uv[list(u1)] + 0.4 * uv[list(u2)]
+        cv2.polylines(crease, [np.round(pts * 16).astype(np.int32)], False, 1.0, max(1, int(size * 0.005)),
+                      lineType=cv2.LINE_AA, shift=4)
+    return cv2.GaussianBlur(crease, (0, 0), size * 0.003)
+
+
+def face_height(size: int = 512) -> np.ndarray:
+    """Skin relief (HxW, 0..1, 1 = flat) for the bump node: the lid crease as a groove, so it shades in 3D."""
+    uv = load_canonical()["uv"] * size
+    return np.clip(1.0 - 1.5 * _crease_mask(uv, size), 0, 1).astype(np.float32)
+
+
 def face_textures(spec: SceneSpec, size: int = 512) -> tuple[np.ndarray, np.ndarray]:
     """(rgb HxWx3 float32 linear albedo, nir HxW float32 albedo) for the spec's identity."""
     import cv2
@@ -52,18 +69,35 @@ def face_textures(spec: SceneSpec, size: int = 512) -> tuple[np.ndarray, np.ndar
         cv2.polylines(under, [P(ids)], False, 1.0, int(size * 0.012), **sh)
     under = cv2.GaussianBlur(under, (0, 0), size * 0.01) * (0.05 + 0.004 * max(idn.age_years - 25, 0))
     rgb *= (1 - np.clip(under, 0, 0.35))[..., None]
-    nir = np.full((size, size), 0.62 - 0.10 * idn.skin_tone - (0.03 if spec.nir.wavelength_nm == 940 else 0.0),
-                  np.float32) * (1 + 0.02 * low + 0.012 * mid + 0.02 * idn.pore_strength * fine)
+    # NIR: melanin barely absorbs, so skin is bright and flat whatever the visible tone
+    nir = np.full((size, size), 0.68 - 0.06 * idn.skin_tone - (0.03 if spec.nir.wavelength_nm == 940 else 0.0),
+                  np.float32) * (1 + 0.012 * low + 0.008 * mid + 0.015 * idn.pore_strength * fine)
     nir *= 1 - 0.5 * np.clip(under, 0, 0.35)
     # upper-lid crease (supratarsal fold) between the lid and the orbit rim: a soft dark curve that stays on the
     # skin when the lid closes, so a closed eye shows a lid, a crease and a lash line, not a blank patch
-    crease = np.zeros((size, size), np.float32)
-    for u1, u2 in ((R_UPPER1, R_UPPER2), (_mir(R_UPPER1), _mir(R_UPPER2))):
-        pts = 0.6 * uv[list(u1)] + 0.4 * uv[list(u2)]
-        cv2.polylines(crease, [np.round(pts * 16).astype(np.int32)], False, 1.0, max(1, int(size * 0.004)), **sh)
-    crease = cv2.GaussianBlur(crease, (0, 0), size * 0.0025) * (0.28 + 0.004 * max(idn.age_years - 25, 0))
-    rgb *= (1 - np.clip(crease, 0, 0.5))[..., None]
-    nir *= 1 - 0.8 * np.clip(crease, 0, 0.5)
+    crease = _crease_mask(uv, size) * (0.7 + 0.008 * max(idn.age_years - 25, 0))
+    rgb *= (1 - np.clip(crease, 0, 0.8))[..., None]
+    nir *= 1 - 0.85 * np.clip(crease, 0, 0.8)
+    # lower lashes: short sparse dark hairs hanging from the lower lid margin (outer two thirds)
+    lashes = np.zeros((size, size), np.float32)
+    for ids in (R_LOWER0, _mir(R_LOWER0)):
+        pts = uv[list(ids)]
+        ctr = pts.mean(axis=0)
+        n_l = int(rng.integers(14, 22))
+        for _ in range(n_l):
+            t = rng.uniform(0.05, 0.8)
+            k = min(int(t * (len(pts) - 1)), len(pts) - 2)
+            f = t * (len(pts) - 1) - k
+            p = pts[k] * (1 - f) + pts[k + 1] * f
+            d = p - ctr
+            d = d / (np.linalg.norm(d) + 1e-6) + np.array([0.0, 0.6])
+            d = d / np.linalg.norm(d) * size * rng.uniform(0.004, 0.009)
+            cv2.line(lashes, tuple(np.round(p * 16).astype(int)), tuple(np.round((p + d) * 16).astype(int)),
+                     float(rng.uniform(0.4, 0.9)), 1, cv2.LINE_AA, 4)
+    lashes = np.clip(lashes, 0, 1)
+    lash_col = np.array(idn.brow_rgb, np.float32) * 0.5
+    rgb = rgb * (1 - lashes[..., None]) + lash_col[None, None] * lashes[..., None]
+    nir = nir * (1 - 0.8 * lashes) + 0.08 * 0.8 * lashes
     # lips
     lips = np.zeros((size, size), np.float32)
     cv2.fillPoly(lips, [P(OUTER_LIPS)], 1.0, **sh)
