@@ -1,0 +1,249 @@
+"""``dms simulate`` configuration (``dms cfg show simulate``): what to render, how much, and how.
+
+Every value is checked before anything is rendered: pydantic checks types and per-field bounds,
+:meth:`SimulateConfig.check` the cross-field rules (ranges ordered, presets known, eye openness within 0..1, ...).
+Errors surface as :class:`dms.errors.ConfigError` (exit code 2).
+"""
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import Field, field_validator, model_validator
+
+from dms.config import ConfigModel
+from dms.sim.scenarios import PRESETS, BehaviourParams, resolve_preset
+from dms.sim.spec import SamplingRanges
+
+RangeF = tuple[float, float]
+
+
+def _check_range(name: str, v: RangeF, lo: float, hi: float) -> RangeF:
+    a, b = float(v[0]), float(v[1])
+    if not (lo <= a <= b <= hi):
+        raise ValueError(f"{name} must satisfy {lo} <= min <= max <= {hi}, got [{a}, {b}]")
+    return (a, b)
+
+
+class RenderConfig(ConfigModel):
+    samples: int = Field(8, ge=1, le=4096, description="Cycles samples per pixel (denoised); more = cleaner, slower")
+    device: Literal["CPU", "GPU", "CUDA", "OPTIX", "HIP", "METAL", "ONEAPI"] = Field(
+        "CPU", description="Cycles device (GPU picks any available compute device)")
+    threads: int = Field(0, ge=0, description="render threads per worker (0 = CPU cores / workers)")
+
+
+class SequencesConfig(ConfigModel):
+    count: int = Field(10, ge=0, description="number of sequences (one shard each)")
+    duration_s: float = Field(20.0, gt=0, le=3600, description="length of each sequence, seconds")
+    fps: float = Field(15.0, ge=10, le=30, description="frame rate of the sequences")
+    presets: list[str] = Field(default_factory=lambda: list(PRESETS), description=(
+        "behaviour presets assigned round-robin to the sequences; compose with '+', e.g. 'drowsy+texting'. "
+        f"Known: {', '.join(PRESETS)}"))
+
+    @field_validator("presets")
+    @classmethod
+    def _known_presets(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("at least one preset is needed")
+        for name in v:
+            resolve_preset(name)   # raises ValueError naming the unknown preset
+        return v
+
+
+class EyeCropsConfig(ConfigModel):
+    count: int = Field(2000, ge=0, description="eye crops per modality (each sampled face gives a left and a "
+                       "right eye crop, so the count is rounded up to even)")
+    size: int = Field(64, ge=16, le=512, description="eye crop size in pixels (square)")
+    openness_range: RangeF = Field((0.0, 1.1), description="eyelid aperture range sampled (0 closed .. 1 open)")
+    boundary: float = Field(0.25, ge=0, le=1, description="the closed/open decision boundary the sampling "
+                            "emphasises")
+    boundary_fraction: float = Field(0.4, ge=0, le=1, description="share of eye samples drawn near the boundary")
+    boundary_width: float = Field(0.12, gt=0, le=0.5, description="std of the aperture around the boundary")
+    gaze_yaw_deg: RangeF = Field((-35.0, 35.0), description="eye-in-head yaw range")
+    gaze_pitch_deg: RangeF = Field((-28.0, 25.0), description="eye-in-head pitch range")
+
+    @field_validator("openness_range")
+    @classmethod
+    def _open(cls, v):
+        return _check_range("openness_range", v, 0.0, 1.2)
+
+    @field_validator("gaze_yaw_deg", "gaze_pitch_deg")
+    @classmethod
+    def _gaze(cls, v):
+        return _check_range("gaze range", v, -45.0, 45.0)
+
+
+class MouthCropsConfig(ConfigModel):
+    count: int = Field(1000, ge=0, description="mouth crops per modality")
+    size: int = Field(64, ge=16, le=512, description="mouth crop size in pixels (square)")
+    yawn_fraction: float = Field(0.35, ge=0, le=1, description="share of yawns (openness 0.5..1, yawn=true)")
+    talking_fraction: float = Field(0.3, ge=0, le=1, description="share of talking mouths (openness 0.05..0.4)")
+    closed_fraction: float = Field(0.2, ge=0, le=1, description="share of closed mouths; the rest is uniform 0..1 "
+                                   "without the yawn flag")
+    covered_prob: float = Field(0.2, ge=0, le=1, description="probability that a yawn is hand-covered")
+
+    @model_validator(mode="after")
+    def _fractions(self):
+        s = self.yawn_fraction + self.talking_fraction + self.closed_fraction
+        if s > 1.0 + 1e-9:
+            raise ValueError(f"yawn_fraction + talking_fraction + closed_fraction must be <= 1, got {s:.3f}")
+        return self
+
+
+class FaceCropsConfig(ConfigModel):
+    count: int = Field(0, ge=0, description="face crops per modality (head pose / landmarks)")
+    size: int = Field(128, ge=32, le=1024, description="face crop size in pixels (square)")
+
+
+class FrameCropsConfig(ConfigModel):
+    count: int = Field(500, ge=0, description="low-resolution whole frames per modality (hands / phone states)")
+    width: int = Field(192, ge=32, le=4096, description="frame width in pixels")
+    height: int = Field(144, ge=32, le=4096, description="frame height in pixels")
+
+
+class CropsConfig(ConfigModel):
+    per_shard: int = Field(64, ge=1, le=100000, description="crops per crop shard (per modality)")
+    poses_per_scene: int = Field(4, ge=1, le=1000, description="poses rendered per sampled scene (identity, "
+                                 "cabin, camera, light); a new scene is sampled after that many")
+    eye: EyeCropsConfig = Field(default_factory=EyeCropsConfig, description="eye crops")
+    mouth: MouthCropsConfig = Field(default_factory=MouthCropsConfig, description="mouth crops")
+    face: FaceCropsConfig = Field(default_factory=FaceCropsConfig, description="face crops")
+    frame: FrameCropsConfig = Field(default_factory=FrameCropsConfig, description="whole-frame crops")
+    head_yaw_deg: RangeF = Field((-45.0, 45.0), description="head yaw range of crop poses")
+    head_pitch_deg: RangeF = Field((-30.0, 25.0), description="head pitch range of crop poses")
+    head_roll_deg: RangeF = Field((-20.0, 20.0), description="head roll range of crop poses")
+
+    @field_validator("head_yaw_deg", "head_pitch_deg", "head_roll_deg")
+    @classmethod
+    def _head(cls, v):
+        return _check_range("head angle range", v, -90.0, 90.0)
+
+
+class BehaviourConfig(ConfigModel):
+    """Rates and durations of behaviours in sequences (see dms.sim.scenarios.BehaviourParams)."""
+    blink_rate_alert_per_min: float = Field(15.0, ge=0, le=120, description="blink rate when alert, /min")
+    blink_rate_drowsy_per_min: float = Field(24.0, ge=0, le=120, description="blink rate when drowsy, /min")
+    blink_duration_s: RangeF = Field((0.10, 0.40), description="blink duration range, s")
+    blink_close_fraction: RangeF = Field((0.2, 0.35), description="closing share of a blink (opening is slower)")
+    droop_rate_per_min: float = Field(3.0, ge=0, description="slow eyelid droops per minute at full drowsiness")
+    droop_duration_s: RangeF = Field((3.0, 10.0), description="droop duration range, s")
+    droop_openness: RangeF = Field((0.35, 0.7), description="eyelid aperture at the bottom of a droop")
+    microsleep_rate_per_min: float = Field(1.5, ge=0, description="microsleeps per minute at full drowsiness")
+    microsleep_duration_s: RangeF = Field((1.0, 2.0), description="microsleep (eye closure) duration range, s")
+    sleep_rate_per_min: float = Field(0.5, ge=0, description="sleep episodes per minute at full drowsiness")
+    sleep_duration_s: RangeF = Field((3.0, 8.0), description="sleep episode duration range, s (>= 3)")
+    yawn_rate_per_min: float = Field(1.0, ge=0, description="yawns per minute (scaled by 0.3 + drowsiness)")
+    yawn_duration_s: RangeF = Field((4.0, 7.0), description="yawn duration range, s")
+    yawn_covered_prob: float = Field(0.3, ge=0, le=1, description="probability a yawn is covered by a hand")
+    talking_rate_per_min: float = Field(1.5, ge=0, description="talking bouts per minute")
+    talking_duration_s: RangeF = Field((2.0, 8.0), description="talking bout duration range, s")
+    talking_syllable_hz: RangeF = Field((3.0, 6.0), description="mouth opening rate while talking, Hz")
+    talking_openness: RangeF = Field((0.08, 0.35), description="mouth opening amplitude while talking")
+    glance_rate_per_min: float = Field(6.0, ge=0, description="glances per minute when alert")
+    glance_duration_s: RangeF = Field((0.5, 2.0), description="ordinary glance duration range, s")
+    long_glance_duration_s: RangeF = Field((3.0, 5.0), description="long (distracting) glance duration range, s")
+    owl_prob: float = Field(0.5, ge=0, le=1, description="share of owl (head) vs lizard (eyes only) glances")
+    texting_rate_per_min: float = Field(1.0, ge=0, description="texting episodes per minute")
+    texting_duration_s: RangeF = Field((6.0, 15.0), description="texting episode duration range, s")
+    phone_call_rate_per_min: float = Field(0.5, ge=0, description="phone calls per minute")
+    phone_call_duration_s: RangeF = Field((8.0, 25.0), description="phone call duration range, s")
+    hands_off_rate_per_min: float = Field(1.0, ge=0, description="hands-off episodes per minute")
+    hands_off_duration_s: RangeF = Field((2.0, 8.0), description="hands-off duration range, s")
+    drinking_rate_per_min: float = Field(0.5, ge=0, description="drinking episodes per minute")
+    drinking_duration_s: RangeF = Field((2.0, 5.0), description="drinking duration range, s")
+
+    @model_validator(mode="after")
+    def _check(self):
+        try:
+            self.to_params().validate()
+        except ValueError as e:
+            raise ValueError(str(e)) from None
+        return self
+
+    def to_params(self) -> BehaviourParams:
+        return BehaviourParams(**{k: (tuple(v) if isinstance(v, (list, tuple)) else v)
+                                  for k, v in self.model_dump().items()})
+
+
+class SimulateConfig(ConfigModel):
+    out: Optional[str] = Field(None, description="output dataset folder (required); re-running resumes it")
+    name: str = Field("dms-sim", description="dataset name written to dataset.json")
+    seed: int = Field(0, ge=0, description="global seed; each shard's seed is derived from it and the shard name")
+    modalities: list[Literal["rgb", "nir"]] = Field(["rgb", "nir"], description="rendered modalities")
+    resolution: tuple[int, int] = Field((640, 480), description="[width, height] of sequence frames (replaces "
+                                        "scene.resolutions for sequences)")
+    renderer: Literal["blender", "mock"] = Field("blender", description="blender (Cycles) or mock (fast "
+                                                 "geometric stand-in for tests and dry runs)")
+    backend: Literal["local", "ray"] = Field("local", description="local process pool or a Ray cluster "
+                                             "(ray.init(address) from RAY_ADDRESS, else a local instance)")
+    workers: int = Field(0, ge=0, le=4096, description="parallel render workers (0 = number of CPU cores)")
+    retries: int = Field(2, ge=0, le=100, description="re-tries of a shard whose worker crashed or failed")
+    render: RenderConfig = Field(default_factory=RenderConfig, description="Cycles settings")
+    sequences: SequencesConfig = Field(default_factory=SequencesConfig, description="behaviour sequences")
+    crops: CropsConfig = Field(default_factory=CropsConfig, description="training crops")
+    behaviour: BehaviourConfig = Field(default_factory=BehaviourConfig, description="behaviour rates/durations")
+    scene: SamplingRanges = Field(default_factory=SamplingRanges, description="domain-randomisation ranges of "
+                                  "the static scene (dms.sim.spec.SamplingRanges); sequences use `resolution`, "
+                                  "frame crops crops.frame.width/height, eye/mouth/face crops scene.resolutions")
+    preview: bool = Field(False, description="write preview.png (contact sheet with label overlays) at the end")
+    preview_samples: int = Field(16, ge=1, le=256, description="tiles in the preview contact sheet")
+    min_free_gb: float = Field(0.5, ge=0, description="refuse to start with less free disk than the estimated "
+                               "output size plus this margin, GB")
+    progress: bool = Field(True, description="show a progress bar (frames/s, ETA) on stderr")
+
+    @field_validator("resolution")
+    @classmethod
+    def _res(cls, v):
+        w, h = int(v[0]), int(v[1])
+        if not (16 <= w <= 8192 and 16 <= h <= 8192):
+            raise ValueError(f"resolution must be within 16..8192 pixels per side, got [{w}, {h}]")
+        return (w, h)
+
+    @field_validator("modalities")
+    @classmethod
+    def _mods(cls, v):
+        if not v:
+            raise ValueError("at least one modality is needed")
+        if len(set(v)) != len(v):
+            raise ValueError(f"duplicate modalities in {v}")
+        return v
+
+    def check(self) -> None:
+        """Cross-section checks that pydantic cannot attach to one key; raises ConfigError (exit 2).
+
+        Every preset used by the sequences must fit its guaranteed behaviours into ``sequences.duration_s``."""
+        from dms.errors import ConfigError
+        p = self.behaviour.to_params()
+        shortest = {"sleep": p.sleep_duration_s[0], "microsleep": p.microsleep_duration_s[0],
+                    "yawn": p.yawn_duration_s[0], "droop": p.droop_duration_s[0],
+                    "texting": p.texting_duration_s[0], "phone_call": p.phone_call_duration_s[0],
+                    "hands_off": p.hands_off_duration_s[0], "drinking": p.drinking_duration_s[0],
+                    "long_glance": p.long_glance_duration_s[0], "glance": p.glance_duration_s[0],
+                    "talking": p.talking_duration_s[0]}
+        used = self.sequences.presets[:self.sequences.count]
+        for name in dict.fromkeys(used):
+            for act in resolve_preset(name).guaranteed:
+                if shortest[act] > self.sequences.duration_s:
+                    raise ConfigError(
+                        f"invalid config: sequences.duration_s={self.sequences.duration_s} is shorter than the "
+                        f"shortest '{act}' ({shortest[act]} s, behaviour.*) that preset '{name}' guarantees; "
+                        f"lengthen the sequences or drop '{name}' from sequences.presets")
+
+    def total_items(self) -> dict[str, int]:
+        """Images to render per kind (all modalities)."""
+        m = len(self.modalities)
+        seq_frames = self.sequences.count * max(1, int(round(self.sequences.duration_s * self.sequences.fps)))
+        eye = self.crops.eye.count + (self.crops.eye.count % 2)
+        return {"sequence": seq_frames * m, "eye": eye * m, "mouth": self.crops.mouth.count * m,
+                "face": self.crops.face.count * m, "frame": self.crops.frame.count * m}
+
+    def estimated_bytes(self) -> int:
+        """Rough upper estimate of the dataset size on disk (PNG of noisy renders ~ 0.6 bytes/pixel/channel)."""
+        w, h = self.resolution
+        per_mod_px = {"rgb": 3, "nir": 1}
+        n = self.total_items()
+        m = len(self.modalities)
+        ch = sum(per_mod_px[x] for x in self.modalities) / m
+        px = (n["sequence"] * w * h + n["eye"] * self.crops.eye.size ** 2 + n["mouth"] * self.crops.mouth.size ** 2
+              + n["face"] * self.crops.face.size ** 2 + n["frame"] * self.crops.frame.width * self.crops.frame.height)
+        labels = (n["sequence"] // m) * 20_000 + sum(n[k] for k in ("eye", "mouth", "face", "frame")) * 2_000
+        return int(px * ch * 0.6) + labels
