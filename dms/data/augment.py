@@ -1,0 +1,62 @@
+"""Synthetic-to-real augmentation for single-channel training crops (albumentations).
+
+Applied to uint8 HxW gray crops *before* :func:`dms.data.preprocess.preprocess` (so resize and per-image
+normalisation stay exactly those of the runtime). Bridges the render-to-camera gap: optical/motion blur, sensor
+noise, gamma and contrast (incl. NIR-like contrast via CLAHE and tone inversion of the iris/skin ratio), JPEG
+artefacts, low resolution, occlusion (glasses frames, hands, hair) and small framing jitter (landmark noise).
+
+Horizontal flips are NOT done here: whether a flip changes the label (gaze yaw) is the task's business.
+Randomness comes from a seed derived from a ``np.random.Generator`` the caller owns.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+PROFILES = ("none", "light", "strong")
+
+
+def build_augmenter(profile: str, rng: np.random.Generator, geometric: bool = True,
+                    zoom: tuple[float, float] | None = None) -> Callable[[np.ndarray], np.ndarray]:
+    """Return ``f(gray_u8) -> gray_u8``. ``profile``: "none" | "light" | "strong". ``zoom``: scale range of the
+    framing jitter (> 1 zooms in: e.g. real datasets whose crops are tighter than the runtime's crop)."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown augmentation profile {profile!r}; known: {PROFILES}")
+    if profile == "none":
+        return lambda img: img
+    import albumentations as A
+    import cv2
+
+    strong = profile == "strong"
+    p = 0.5 if strong else 0.3
+    ops = []
+    if geometric:
+        ops.append(A.Affine(scale=zoom or ((0.85, 1.15) if strong else (0.93, 1.07)),
+                            translate_percent=(-0.08, 0.08) if strong else (-0.04, 0.04),
+                            rotate=(-12, 12) if strong else (-6, 6), border_mode=cv2.BORDER_REPLICATE, p=0.8))
+    ops += [
+        A.OneOf([
+            A.GaussianBlur(blur_limit=(3, 5), sigma_limit=(0.3, 1.6)),
+            A.MotionBlur(blur_limit=(3, 7)),
+            A.Downscale(scale_range=(0.25, 0.7), interpolation_pair={"downscale": cv2.INTER_AREA,
+                                                                     "upscale": cv2.INTER_LINEAR}),
+        ], p=p + 0.1),
+        A.RandomGamma(gamma_limit=(60, 160) if strong else (75, 130), p=p + 0.1),
+        A.RandomBrightnessContrast(brightness_limit=0.25, contrast_limit=(-0.4, 0.3), p=p + 0.1),
+        A.CLAHE(clip_limit=(1.0, 3.0), tile_grid_size=(4, 4), p=p * 0.5),
+        A.GaussNoise(std_range=(0.01, 0.08) if strong else (0.01, 0.04), p=p),
+        A.ImageCompression(quality_range=(25, 90) if strong else (50, 95), p=p),
+        A.CoarseDropout(num_holes_range=(1, 3), hole_height_range=(0.05, 0.25), hole_width_range=(0.05, 0.3),
+                        fill="random_uniform", p=p * 0.5),
+    ]
+    if strong:
+        ops.append(A.Sharpen(alpha=(0.1, 0.4), lightness=(0.8, 1.2), p=0.15))
+    seed = int(rng.integers(0, 2**31 - 1))
+    comp = A.Compose(ops, seed=seed)
+
+    def apply(img: np.ndarray) -> np.ndarray:
+        out = comp(image=np.ascontiguousarray(img))["image"]
+        return out if out.dtype == np.uint8 else np.clip(out, 0, 255).astype(np.uint8)
+
+    return apply

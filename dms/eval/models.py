@@ -1,0 +1,137 @@
+"""Run an exported model (ONNX + manifest) on a real labelled folder and compute the ``dms eval`` report."""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from dms.data.preprocess import preprocess
+from dms.data.realdata import RealItem, read_image, read_real
+from dms.errors import DmsError, ModelError
+from dms.eval.metrics import task_metrics
+from dms.export.validate import load_and_validate
+from dms.train.taskdefs import get_task
+
+log = logging.getLogger(__name__)
+
+CLI_TASKS = {"eye-state": "eye_state", "yawn": "yawn", "gaze": "gaze", "hands": "hands"}
+
+
+def repo_models_dir() -> Path:
+    return Path(__file__).resolve().parents[2] / "models"
+
+
+def default_model(task: str) -> Path:
+    """The shipped model of ``task`` (``models/<task>/model.onnx``)."""
+    p = repo_models_dir() / task / "model.onnx"
+    if not p.is_file():
+        raise ModelError(f"no shipped {task} model at {p}; pass --model DIR|FILE.onnx")
+    return p
+
+
+def run_session(session, manifest, images: list[np.ndarray], batch: int = 256) -> dict[str, np.ndarray]:
+    """Preprocess (dms.data.preprocess, per the manifest) and run; returns output name -> [N, w]."""
+    names = [o.name for o in manifest.outputs]
+    outs: list[list[np.ndarray]] = [[] for _ in names]
+    for i in range(0, len(images), batch):
+        x = preprocess(images[i:i + batch], manifest.preprocessing, "BGR8")
+        ys = session.run(names, {"image": x})
+        for j, y in enumerate(ys):
+            outs[j].append(np.asarray(y))
+    return {n: (np.concatenate(o) if o else np.zeros((0,) + tuple(int(d) for d in spec.shape[1:]), np.float32))
+            for n, o, spec in zip(names, outs, manifest.outputs)}
+
+
+def _mouth_from_frame_factory() -> Callable[[np.ndarray], Optional[np.ndarray]]:
+    """Frame -> mouth crop via the runtime's face front end and dms.data.crops (None when no face)."""
+    from dms.data.crops import cut
+    from dms.runtime.face import create_face_frontend
+    fe = create_face_frontend("mediapipe")
+
+    def f(img: np.ndarray) -> Optional[np.ndarray]:
+        bgr = img if img.ndim == 3 else np.repeat(img[:, :, None], 3, axis=2)
+        if bgr.dtype != np.uint8:
+            from dms.data.preprocess import to_gray_u8
+            bgr = np.repeat(to_gray_u8(img)[:, :, None], 3, axis=2)
+        faces = fe.process(bgr)
+        if not faces:
+            return None
+        crop, _ = cut(bgr, faces[0].landmarks_px, "mouth")
+        return crop
+    return f
+
+
+def evaluate(cli_task: str, data: str | Path, model: Optional[str | Path] = None, input_mode: str = "crop",
+             max_items: int = 0) -> dict:
+    """The ``dms eval`` report for ``cli_task`` ("eye-state" | "yawn" | "gaze" | "hands") on ``data``."""
+    if cli_task not in CLI_TASKS:
+        raise DmsError(f"unknown eval task {cli_task!r}; known: {sorted(CLI_TASKS)}")
+    task = CLI_TASKS[cli_task]
+    td = get_task(task)
+    if input_mode not in ("crop", "frame"):
+        raise DmsError(f"--input must be crop or frame, got {input_mode!r}")
+    if input_mode == "frame" and task != "yawn":
+        raise DmsError("--input frame is only supported for yawn")
+    items: list[RealItem] = read_real(task, data)        # DataError on a wrong layout / no images
+    if max_items:
+        items = items[:max_items]
+    model_path = Path(model) if model else default_model(task)
+    session, manifest = load_and_validate(model_path, expected_task=task)
+    if manifest.preprocessing.get("mirror_side"):
+        log.warning("model %s mirrors %s-eye crops but the eval layout carries no eye side; crops are used as is",
+                    manifest.ref, manifest.preprocessing["mirror_side"])
+    t0 = time.monotonic()
+    to_crop = _mouth_from_frame_factory() if input_mode == "frame" else None
+    images, kept, unreadable, no_face = [], [], [], []
+    for it in items:
+        img = read_image(it.path)
+        if img is None:
+            unreadable.append(str(it.path))
+            continue
+        if to_crop is not None:
+            c = to_crop(img)
+            if c is None:
+                no_face.append(str(it.path))
+                continue
+            img = c
+        images.append(img)
+        kept.append(it)
+    if unreadable:
+        log.warning("%d unreadable image(s) skipped (first: %s)", len(unreadable), unreadable[0])
+    outputs = run_session(session, manifest, images)
+    targets = (np.stack([td.target_from_real(it.label, it.yaw_deg, it.pitch_deg) for it in kept])
+               if kept else np.zeros((0, len(td.targets)), np.float32))
+    m = task_metrics(td, outputs, targets)
+    report = {"task": cli_task, "model": manifest.ref, "model_path": str(model_path), "precision": manifest.precision,
+              "data": str(data), "input": input_mode, "n_listed": len(items), "n_unreadable": len(unreadable),
+              "unreadable": unreadable[:20], **m,
+              "seconds": round(time.monotonic() - t0, 2)}
+    if input_mode == "frame":
+        report["n_no_face"] = len(no_face)
+        report["no_face"] = no_face[:20]
+    if task in ("eye_state", "yawn") and len(kept):
+        key = "closed_prob" if task == "eye_state" else "yawn_prob"
+        report["mean_prob_by_class"] = {c: (float(outputs[key][targets[:, 1] == i, 0].mean())
+                                            if np.any(targets[:, 1] == i) else None)
+                                        for i, c in enumerate(td.labels)}
+    return report
+
+
+def format_report(r: dict) -> str:
+    lines = [f"{r['task']}: model {r['model']} ({r['precision']}) on {r['data']}",
+             f"  images: {r['n']} evaluated, {r['n_unreadable']} unreadable"
+             + (f", {r.get('n_no_face', 0)} without a face" if r.get("input") == "frame" else "")]
+    if "balanced_accuracy" in r:
+        ba, acc = r["balanced_accuracy"], r["accuracy"]
+        lines.append(f"  accuracy {acc:.4f}  balanced accuracy {ba:.4f}" if ba is not None else "  no labelled images")
+        for c, n in r["counts"].items():
+            rec = r["recall"][c]
+            lines.append(f"    {c:>8}: n={n:4d} recall={'n/a' if rec is None else f'{rec:.4f}'}")
+    else:
+        if r.get("mean_angular_error_deg") is not None:
+            lines.append(f"  angular error: mean {r['mean_angular_error_deg']:.2f} deg, median "
+                         f"{r['median_angular_error_deg']:.2f} deg")
+    return "\n".join(lines)

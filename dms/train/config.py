@@ -1,0 +1,53 @@
+"""``dms train`` configuration (``dms cfg show train``)."""
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import Field
+
+from dms.config import ConfigModel
+
+
+class AugmentConfig(ConfigModel):
+    profile: Literal["none", "light", "strong"] = Field("strong", description="synthetic-to-real augmentation "
+                                                        "strength (blur, noise, gamma, JPEG, occlusion, contrast)")
+    hflip: bool = Field(True, description="random horizontal flips (gaze: yaw is negated)")
+    real_profile: Literal["none", "light", "strong"] = Field("light", description="augmentation of real images")
+
+
+class TrainConfig(ConfigModel):
+    task: Literal["eye_state", "yawn", "gaze", "hands"] = Field("eye_state", description="model task")
+    data: Optional[str] = Field(None, description="simulator dataset root (dms simulate output)")
+    real: Optional[str] = Field(None, description="real labelled folder in the `dms eval` layout of the task "
+                                "(gaze: CSV); used by mode hybrid/finetune/adabn and measured in every mode")
+    mode: Literal["synthetic", "hybrid", "finetune", "adabn"] = Field(
+        "synthetic", description="domain adaptation: synthetic only | hybrid synthetic+real | synthetic "
+        "pre-train then real fine-tune | AdaBN (BN statistics recomputed on unlabelled real images)")
+    out: str = Field("runs/train", description="output folder (checkpoints, model.pt, plots, metrics.json)")
+    init: Optional[str] = Field(None, description="start from this model.pt/checkpoint.pt (e.g. a synthetic "
+                                "model for finetune/adabn: skips pre-training)")
+    resume: bool = Field(True, description="continue from OUT/checkpoint.pt when it exists and matches")
+    arch: Optional[str] = Field(None, description="model architecture from dms.train.models (default per task)")
+    modality: Literal["rgb", "nir", "both"] = Field("both", description="which rendered modality to train on")
+    input_size: Optional[list[int]] = Field(None, description="[width, height] model input (default per task)")
+    epochs: int = Field(12, ge=0, description="synthetic (pre-)training epochs")
+    finetune_epochs: int = Field(8, ge=0, description="real fine-tuning epochs (mode finetune)")
+    batch_size: int = Field(128, ge=1, description="batch size")
+    lr: float = Field(3e-3, gt=0, description="AdamW peak learning rate (cosine schedule)")
+    finetune_lr: float = Field(5e-4, gt=0, description="fine-tuning learning rate")
+    weight_decay: float = Field(1e-4, ge=0, description="AdamW weight decay")
+    real_fraction: float = Field(0.3, ge=0, le=1, description="hybrid: share of each batch drawn from real images")
+    real_holdout: float = Field(0.2, ge=0, lt=1, description="share of the real set held out (stratified) to "
+                                "measure adaptation; the rest is used for adaptation")
+    drop_accessories: list[str] = Field(default_factory=lambda: ["sunglasses"], description="eye tasks: skip "
+                                        "synthetic eye crops wearing these accessories (eyes not visible)")
+    min_crop_std: float = Field(3.0, ge=0, description="skip synthetic crops whose gray standard deviation is "
+                                "below this (blank/degenerate renders); 0 keeps all")
+    max_items: int = Field(0, ge=0, description="cap on synthetic samples (0 = all)")
+    val_fraction: float = Field(0.1, ge=0, lt=1, description="synthetic validation share (split by scene)")
+    seed: int = Field(0, description="seed of all randomness (split, init, sampling, augmentation)")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="torch device (auto: cuda when present)")
+    num_threads: int = Field(2, ge=1, description="torch CPU threads")
+    augment: AugmentConfig = Field(default_factory=AugmentConfig, description="augmentation")
+    name: Optional[str] = Field(None, description="model name in the manifest (default dms_<task>)")
+    version: str = Field("0.1.0", description="model version in the manifest")

@@ -1,0 +1,101 @@
+"""Model registry: small single-channel CNNs for the vehicle computer (<= 1 MB FP32, <= 300 KB INT8).
+
+``build_model(arch, task)`` returns a :class:`TaskModel` whose ``forward`` returns the task's named outputs
+(sigmoids/scales inside the graph, as exported) and whose ``raw`` returns the head vector used by the loss.
+``test_*`` architectures are tiny, for fast tests only.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+from dms.train.tasks import heads_to_outputs
+from dms.train.taskdefs import get_task
+
+
+def _cbr(cin: int, cout: int, stride: int = 1) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout),
+            nn.ReLU(inplace=True)]
+
+
+def _dw(cin: int, cout: int, stride: int = 1) -> list[nn.Module]:
+    """Depthwise-separable block (MobileNet v1 style)."""
+    return [nn.Conv2d(cin, cin, 3, stride=stride, padding=1, groups=cin, bias=False), nn.BatchNorm2d(cin),
+            nn.ReLU(inplace=True), nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+
+def _vgg(widths: tuple[int, ...]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    cin = 1
+    for i, w in enumerate(widths):
+        layers += _cbr(cin, w) + _cbr(w, w)
+        if i < len(widths) - 1:
+            layers.append(nn.MaxPool2d(2))
+        cin = w
+    return nn.Sequential(*layers)
+
+
+def _backbone_cnn_s() -> tuple[nn.Module, int]:
+    return _vgg((16, 32, 64, 96)), 96
+
+
+def _backbone_cnn_m() -> tuple[nn.Module, int]:
+    return _vgg((24, 40, 64, 96)), 96
+
+
+def _backbone_dw_s() -> tuple[nn.Module, int]:
+    layers = _cbr(1, 16) + _dw(16, 32, 2) + _dw(32, 32) + _dw(32, 64, 2) + _dw(64, 64) + _dw(64, 128, 2) \
+        + _dw(128, 128)
+    return nn.Sequential(*layers), 128
+
+
+def _backbone_cnn_grid() -> tuple[nn.Module, int]:
+    layers = _cbr(1, 16, 2) + _cbr(16, 24) + [nn.MaxPool2d(2)] + _cbr(24, 48) + _cbr(48, 48) + [nn.MaxPool2d(2)] \
+        + _cbr(48, 64) + _cbr(64, 64) + [nn.MaxPool2d(2)] + _cbr(64, 96)
+    return nn.Sequential(*layers), 96
+
+
+def _backbone_test_tiny() -> tuple[nn.Module, int]:
+    layers = _cbr(1, 4, 2) + _cbr(4, 8, 2)
+    return nn.Sequential(*layers), 8
+
+
+# name -> (backbone factory, pooled grid (h, w))
+ARCHS: dict[str, tuple[Callable[[], tuple[nn.Module, int]], tuple[int, int]]] = {
+    "cnn_s": (_backbone_cnn_s, (1, 1)),
+    "cnn_m": (_backbone_cnn_m, (1, 1)),
+    "dw_s": (_backbone_dw_s, (1, 1)),
+    "cnn_grid": (_backbone_cnn_grid, (2, 3)),     # keeps coarse layout: where the hands are matters
+    "test_tiny": (_backbone_test_tiny, (1, 1)),
+    "test_tiny_grid": (_backbone_test_tiny, (2, 2)),
+}
+
+
+class TaskModel(nn.Module):
+    def __init__(self, arch: str, task: str):
+        super().__init__()
+        if arch not in ARCHS:
+            raise KeyError(f"unknown arch {arch!r}; known: {sorted(ARCHS)}")
+        factory, grid = ARCHS[arch]
+        self.arch, self.task = arch, task
+        td = get_task(task)
+        self.features, width = factory()
+        self.pool = nn.AdaptiveAvgPool2d(grid)
+        self.drop = nn.Dropout(0.2)
+        self.head = nn.Linear(width * grid[0] * grid[1], td.head_width)
+
+    def raw(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.drop(torch.flatten(self.pool(self.features(x)), 1)))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return heads_to_outputs(self.task, self.raw(x))
+
+
+def build_model(arch: str, task: str) -> TaskModel:
+    return TaskModel(arch, task)
+
+
+def n_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,88 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from dms.contracts import CropLabel, HandState
+from dms.data.augment import build_augmenter
+from dms.train.data import _flip_target
+from dms.train.models import ARCHS, build_model, n_params
+from dms.train.taskdefs import TASK_DEFS, get_task
+from dms.train.tasks import loss_fn
+
+
+def test_targets_from_crop_labels():
+    eye = CropLabel(file="a.png", kind="eye", crop="eye_left", modality="rgb", side="left", eye_openness=0.1,
+                    eye_closed=True, gaze_yaw_deg=12.0, gaze_pitch_deg=-3.0)
+    assert get_task("eye_state").target_from_crop(eye).tolist() == pytest.approx([0.1, 1.0])
+    assert get_task("gaze").target_from_crop(eye).tolist() == pytest.approx([12.0, -3.0])
+    assert get_task("yawn").target_from_crop(eye) is None
+    fr = CropLabel(file="f.png", kind="frame", crop="frame", modality="nir", hand_left=HandState.ON_WHEEL,
+                   hand_right=HandState.PHONE_EAR, phone_present=True)
+    assert get_task("hands").target_from_crop(fr).tolist() == [1.0, 0.0, 1.0, 0.0]
+
+
+def test_real_targets_and_classes():
+    td = get_task("hands")
+    t = np.stack([td.target_from_real("on"), td.target_from_real("off")])
+    assert math.isnan(t[0, 0]) and t[:, 3].tolist() == [1.0, 0.0]
+    assert td.class_of_target(t).tolist() == [1, 0]          # labels = (off, on)
+    td = get_task("eye_state")
+    assert td.class_of_target(np.stack([td.target_from_real("closed"), td.target_from_real("open")])).tolist() == [1, 0]
+
+
+def test_flip_negates_gaze_yaw_and_swaps_hands():
+    assert _flip_target(get_task("gaze"), np.array([10.0, 5.0], np.float32)).tolist() == [-10.0, 5.0]
+    assert _flip_target(get_task("hands"), np.array([1, 0, 1, 0], np.float32)).tolist() == [0, 1, 1, 0]
+    assert _flip_target(get_task("eye_state"), np.array([0.3, 0.0], np.float32)).tolist() == pytest.approx([0.3, 0.0])
+
+
+@pytest.mark.parametrize("task", sorted(TASK_DEFS))
+def test_model_outputs_follow_contract(task):
+    td = get_task(task)
+    m = build_model(td.default_arch, task).eval()
+    w, h = td.input_size
+    with torch.no_grad():
+        outs = m(torch.randn(3, 1, h, w))
+    assert [tuple(o.shape) for o in outs] == [(3, width) for _, width, _ in td.outputs]
+    if task != "gaze":
+        for o in outs:
+            assert float(o.min()) >= 0 and float(o.max()) <= 1
+    assert n_params(m) * 4 <= 1_000_000, "FP32 budget is 1 MB"
+
+
+def test_all_archs_build():
+    for arch in ARCHS:
+        m = build_model(arch, "eye_state").eval()
+        assert len(m(torch.zeros(2, 1, 32, 32))) == 2
+
+
+def test_masked_loss_ignores_unknown_targets():
+    raw = torch.tensor([[2.0, -1.0]])
+    t = torch.tensor([[0.0, 1.0]])
+    full = loss_fn("eye_state", raw, t, torch.ones(1, 2))
+    only_closed = loss_fn("eye_state", raw, t, torch.tensor([[0.0, 1.0]]))
+    changed = loss_fn("eye_state", raw, torch.tensor([[1.0, 1.0]]), torch.tensor([[0.0, 1.0]]))
+    assert float(only_closed) == pytest.approx(float(changed))   # masked openness target has no effect
+    assert float(full) != pytest.approx(float(only_closed))
+    # hands: a real "off" label supervises the product of both hands' probabilities
+    r = torch.tensor([[4.0, 4.0, 0.0]], requires_grad=True)
+    loss = loss_fn("hands", r, torch.tensor([[0.0, 0.0, 0.0, 0.0]]), torch.tensor([[0.0, 0.0, 0.0, 1.0]]))
+    loss.backward()
+    assert loss.item() > 1.0 and float(r.grad[0, 0]) > 0 and float(r.grad[0, 1]) > 0
+
+
+def test_augmenter_seeded_and_shape_preserving():
+    img = (np.random.default_rng(3).random((64, 64)) * 255).astype(np.uint8)
+    a = build_augmenter("strong", np.random.default_rng(7))
+    b = build_augmenter("strong", np.random.default_rng(7))
+    outs_a = [a(img) for _ in range(5)]
+    outs_b = [b(img) for _ in range(5)]
+    for x, y in zip(outs_a, outs_b):
+        assert x.shape == (64, 64) and x.dtype == np.uint8
+        np.testing.assert_array_equal(x, y)
+    assert any(not np.array_equal(x, img) for x in outs_a)
+    assert build_augmenter("none", np.random.default_rng(0))(img) is img
+    with pytest.raises(ValueError, match="unknown augmentation profile"):
+        build_augmenter("extreme", np.random.default_rng(0))
