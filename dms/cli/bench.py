@@ -1,0 +1,51 @@
+"""`dms bench`: benchmark the runtime (default) or the simulator."""
+from __future__ import annotations
+
+import argparse
+
+DESCRIPTION = """Benchmark on this machine.
+
+  dms bench [runtime] [--json] [--duration 10]   end-to-end fps, p50/p99 per stage, RSS, concurrent 30 fps streams
+  dms bench simulate [--json]                    simulator render rates (dms.sim.bench)
+
+With --json the last stdout line is one JSON object (runtime: fps, p50_ms, p99_ms, rss_mb, streams_30fps, ...).
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("target", nargs="?", default="runtime", choices=["runtime", "simulate"])
+    p.add_argument("--json", action="store_true", help="print the result as JSON on the last stdout line")
+    p.add_argument("--duration", type=float, default=10.0, help="runtime: seconds of single-stream measurement")
+    p.add_argument("--models", default="models", help="runtime: model set directory")
+    p.add_argument("--frontend", default="mediapipe", choices=["mediapipe", "onnx"])
+    p.add_argument("--workers", type=int, default=None, help="runtime: concurrent streams measured (default: cores)")
+    p.add_argument("--n-frames", type=int, default=10, help="simulate: items per case")
+
+
+def main(args, overrides) -> int:
+    import os
+    from dms.cli.common import print_json_last_line
+    from dms.errors import UsageError
+    if overrides:
+        raise UsageError(f"dms bench takes no config overrides, got {overrides}")
+    if args.target == "simulate":
+        from dms.sim.bench import bench_simulate
+        res = bench_simulate(n_frames=args.n_frames)
+        for k, v in res.items():
+            if not isinstance(v, dict):
+                print(f"{k:>22}: {v}")
+    else:
+        from dms.runtime.bench import bench_runtime
+        res = bench_runtime(duration_s=args.duration, models_dir=args.models, frontend=args.frontend,
+                            n_workers=args.workers or os.cpu_count() or 2)
+        print(f"frames: {res['frames_from']}   models: {res['models_from']} {res['models']}   "
+              f"front end: {res['frontend']}")
+        print(f"single stream: {res['fps']} fps   end-to-end p50 {res['p50_ms']} ms  p99 {res['p99_ms']} ms")
+        for k, v in res["per_stage"].items():
+            print(f"  {k:>10}: p50 {v['p50_ms']:7.3f} ms   p99 {v['p99_ms']:7.3f} ms")
+        print(f"{res['concurrent_workers']} concurrent streams: {res['concurrent_fps']} fps total -> "
+              f"{res['streams_30fps']} streams at 30 fps")
+        print(f"RSS peak {res['rss_mb']} MB (now {res['rss_now_mb']} MB)")
+    if args.json:
+        print_json_last_line(res)
+    return 0

@@ -1,0 +1,102 @@
+"""`dms run` configuration (`dms cfg show run`): source, models, face front end, perception, sinks, ECU.
+
+Pure pydantic (no cv2/onnxruntime import) so `dms cfg` stays instant.
+"""
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import Field
+
+from dms.config import ConfigModel
+
+
+class GazeZoneBox(ConfigModel):
+    """An angular rectangle, degrees relative to the road direction (dms convention: yaw > 0 toward the image's
+    right = the driver's left for a camera facing the driver; pitch > 0 up)."""
+    zone: str = Field(description="dms.contracts.GazeZone value")
+    yaw_deg: tuple[float, float] = Field(description="[min, max] yaw relative to the road direction")
+    pitch_deg: tuple[float, float] = Field(description="[min, max] pitch relative to the road direction")
+
+
+def _default_zones() -> list[GazeZoneBox]:
+    # Left-hand-drive cabin, camera on the steering column. First match wins; no match -> "other".
+    return [
+        GazeZoneBox(zone="road", yaw_deg=(-15.0, 15.0), pitch_deg=(-8.0, 12.0)),
+        GazeZoneBox(zone="cluster", yaw_deg=(-15.0, 15.0), pitch_deg=(-25.0, -8.0)),
+        GazeZoneBox(zone="left_mirror", yaw_deg=(30.0, 70.0), pitch_deg=(-12.0, 12.0)),
+        GazeZoneBox(zone="rearview_mirror", yaw_deg=(-40.0, -15.0), pitch_deg=(5.0, 30.0)),
+        GazeZoneBox(zone="infotainment", yaw_deg=(-45.0, -10.0), pitch_deg=(-40.0, -10.0)),
+        GazeZoneBox(zone="right_mirror", yaw_deg=(-75.0, -45.0), pitch_deg=(-12.0, 5.0)),
+        GazeZoneBox(zone="lap_phone", yaw_deg=(-45.0, 45.0), pitch_deg=(-90.0, -25.0)),
+        GazeZoneBox(zone="passenger", yaw_deg=(-120.0, -40.0), pitch_deg=(-25.0, 25.0)),
+    ]
+
+
+class GazeZoneConfig(ConfigModel):
+    road_yaw_deg: float = Field(0.0, description="camera-frame yaw of the road direction for this camera mount")
+    road_pitch_deg: float = Field(5.0, description="camera-frame pitch of the road direction (column camera looks up)")
+    zones: list[GazeZoneBox] = Field(default_factory=_default_zones,
+                                     description="zone rectangles relative to the road direction, first match wins")
+
+
+class PerceptionConfig(ConfigModel):
+    """Per-frame perception settings."""
+    min_face_score: float = Field(0.5, ge=0.0, le=1.0, description="face presence below this -> NO_FACE")
+    eye_batch: bool = Field(True, description="run both eyes in one batch (eye_state and gaze)")
+    hands_every_n: int = Field(1, ge=1, description="run the hands model every N frames (hands change slowly)")
+    hands_prescale: bool = Field(True, description="area-downscale the frame to the hands input size before "
+                                                   "preprocessing (same result up to rounding, ~10x cheaper)")
+    head_pose: bool = Field(True, description="estimate head pose with solvePnP")
+    use_landmark_fallback: bool = Field(True, description="when no eye_state/yawn model is loaded, measure eye and "
+                                                          "mouth openness from landmark geometry")
+    gaze: GazeZoneConfig = Field(default_factory=GazeZoneConfig, description="gaze zone mapping")
+
+
+class OrtConfig(ConfigModel):
+    providers: list[str] = Field(default_factory=lambda: ["CPUExecutionProvider"],
+                                 description="onnxruntime execution providers, in order")
+    intra_op_threads: int = Field(1, ge=1, description="threads per model (1: the models are tiny)")
+    inter_op_threads: int = Field(1, ge=1, description="inter-op threads per model")
+    prefer_int8: bool = Field(False, description="use model.int8.onnx when present")
+
+
+class SinkConfig(ConfigModel):
+    video: bool = Field(True, description="headless: write the annotated video (annotated.mp4)")
+    video_fps: float = Field(30.0, gt=0, description="fps written into the annotated video when the source has none")
+    jsonl: bool = Field(True, description="write states.jsonl and events.jsonl (flushed per line)")
+    jsonl_perception: bool = Field(False, description="also write per-frame perception records into states.jsonl")
+    timeline: bool = Field(True, description="write timeline.png at the end of the session")
+    max_failures: int = Field(5, ge=1, description="a sink failing this many times in a row is disabled")
+
+
+class SourceConfig(ConfigModel):
+    fps: float = Field(30.0, gt=0, description="timestamps for image folders / sequences without times")
+    width: Optional[int] = Field(None, description="requested camera width (cameras only)")
+    height: Optional[int] = Field(None, description="requested camera height (cameras only)")
+    pixel_format: Literal["auto", "BGR8", "GRAY8", "NIR8", "NIR16", "GRAY16"] = Field(
+        "auto", description="camera pixel format; NIR cameras: NIR8 (V4L2 GREY/Y8) or NIR16 (Y16)")
+    modality: Literal["rgb", "nir"] = Field("rgb", description="which frames of a simulator sequence to play")
+    reconnect_backoff_s: list[float] = Field(default_factory=lambda: [0.5, 1.0, 2.0, 4.0],
+                                             description="camera reconnect back-off schedule (last value repeats)")
+    max_reconnects: int = Field(0, ge=0, description="give up after N failed reconnects (0 = never)")
+    loop: bool = Field(False, description="replay a file source forever (demos)")
+    max_frames: int = Field(0, ge=0, description="stop after N frames (0 = all)")
+
+
+class RunConfig(ConfigModel):
+    """Configuration of `dms run` and of the embeddable Monitor."""
+    source: str = Field("0", description="camera index, /dev/videoN, video file, image folder or dataset dir")
+    models: str = Field("models", description="model set directory (models/<task>/model.onnx + manifest.json)")
+    tasks: list[str] = Field(default_factory=lambda: ["eye_state", "yawn", "gaze", "hands"],
+                             description="which models to load if present")
+    frontend: Literal["mediapipe", "onnx"] = Field("mediapipe", description="face front end")
+    profile: str = Field("euro_ncap_2026", description="fusion regulation profile")
+    headless: bool = Field(False, description="no window; write the annotated video instead")
+    out: str = Field("out/run", description="output directory (video, JSONL, timeline, summary)")
+    ecu: Optional[str] = Field(None, description="ECU link URL (e.g. /dev/ttyUSB0, loop://, socket://host:port)")
+    live: Optional[bool] = Field(None, description="live mode (newest frame wins); default: cameras live, files not")
+    source_cfg: SourceConfig = Field(default_factory=SourceConfig, description="source settings")
+    perception: PerceptionConfig = Field(default_factory=PerceptionConfig, description="perception settings")
+    ort: OrtConfig = Field(default_factory=OrtConfig, description="onnxruntime settings")
+    sinks: SinkConfig = Field(default_factory=SinkConfig, description="outputs")

@@ -1,0 +1,343 @@
+"""Per-frame perception: face front end -> head pose -> crops -> the task models -> :class:`Perception`.
+
+No temporal logic lives here (that is fusion's job); the only state is tracking (front end, head-pose initial
+guess) and the hands model's last output when it runs every N frames. Crops come only from
+``dms.data.crops.cut``, preprocessing only from ``dms.data.preprocess.preprocess`` with each model's manifest.
+
+Faults become a Perception with ``valid=False``: ``BAD_FRAME`` (wrong shape/dtype, non-finite, unreadable),
+``NO_FACE`` (no face or score below the threshold), ``MODEL_ERROR`` (a model or the front end raised, or returned
+NaN/inf). Per-stage wall latencies (milliseconds) are in ``Perception.latency_ms``.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from dms.contracts import FaultCode, Frame, GazeZone, HeadPose, Perception, PixelFormat
+from dms.data.crops import CropDef, crop_transform, cut, get_crop
+from dms.data.preprocess import preprocess, to_gray_u8
+from dms.runtime.config import GazeZoneConfig, PerceptionConfig
+from dms.runtime.face.base import FaceFrontEnd, FaceObservation
+from dms.runtime.headpose import HeadPoseEstimator
+from dms.runtime.models import TaskModel
+
+log = logging.getLogger(__name__)
+
+_EYE_SIDES = ("left", "right")   # driver's own sides; crop names eye_left / eye_right
+
+
+@dataclass
+class PerceptionDetail:
+    """What the overlay needs beyond the Perception record (not serialised)."""
+    face: Optional[FaceObservation] = None
+    gaze_left_deg: Optional[tuple[float, float]] = None
+    gaze_right_deg: Optional[tuple[float, float]] = None
+
+
+def crop_for_side(model_crop: dict, side: str) -> CropDef:
+    """The model's crop definition (scale, size, offset from its manifest) for the given eye side."""
+    base = CropDef.from_dict(model_crop)
+    ref = get_crop(f"eye_{side}")
+    return CropDef(name=ref.name, anchors=ref.anchors, center_ids=ref.center_ids, scale=base.scale,
+                   out_size=base.out_size, offset=base.offset, version=base.version)
+
+
+def cut_fast(img: np.ndarray, lm: np.ndarray, cd: CropDef) -> np.ndarray:
+    """``dms.data.crops.cut`` applied to the region of the image the crop covers (same transform, same blur
+    sigma; the region has a margin of 3 blur sigmas so the result equals the full-image cut away from the frame
+    border). Cutting the region avoids blurring the whole frame for every small crop."""
+    M = crop_transform(lm, cd)
+    scale = float(np.hypot(M[0, 0], M[0, 1]))
+    if scale >= 0.6:                    # no low-pass in cut(): warping the full frame costs nothing extra
+        return cut(img, lm, cd)[0]
+    margin = 2.0 + (3.0 * 0.45 / scale if scale < 0.6 else 0.0)
+    h, w = img.shape[:2]
+    x0, y0, x1, y1 = _region_of(M, cd.out_size, (w, h), margin)
+    if x1 - x0 < 2 or y1 - y0 < 2:      # crop entirely outside the frame: fall back to the full image
+        return cut(img, lm, cd)[0]
+    return cut(img[y0:y1, x0:x1], lm, cd, region_origin_px=(float(x0), float(y0)))[0]
+
+
+def _region_of(M: np.ndarray, out_size, image_size, margin_px: float) -> tuple[int, int, int, int]:
+    """Image-pixel bbox of a crop (like ``crop_bbox``) with the similarity transform inverted in closed form
+    (``np.linalg.inv`` goes through BLAS and costs ~1 ms under thread contention)."""
+    A = M[:, :2]
+    det = A[0, 0] * A[1, 1] - A[0, 1] * A[1, 0]
+    Ai = np.array([[A[1, 1], -A[0, 1]], [-A[1, 0], A[0, 0]]]) / det
+    ow, oh = out_size
+    corners = np.array([[-0.5, -0.5], [ow - 0.5, -0.5], [ow - 0.5, oh - 0.5], [-0.5, oh - 0.5]]) - M[:, 2]
+    pts = corners @ Ai.T
+    x0, y0 = np.floor(pts.min(axis=0) - margin_px)
+    x1, y1 = np.ceil(pts.max(axis=0) + margin_px)
+    w, h = image_size
+    return int(max(0, x0)), int(max(0, y0)), int(min(w, x1)), int(min(h, y1))
+
+
+def zone_of(yaw_deg: float, pitch_deg: float, cfg: GazeZoneConfig) -> GazeZone:
+    dy, dp = yaw_deg - cfg.road_yaw_deg, pitch_deg - cfg.road_pitch_deg
+    for box in cfg.zones:
+        if box.yaw_deg[0] <= dy <= box.yaw_deg[1] and box.pitch_deg[0] <= dp <= box.pitch_deg[1]:
+            return GazeZone(box.zone)
+    return GazeZone.OTHER
+
+
+def _finite(*arrays: np.ndarray) -> bool:
+    return all(np.all(np.isfinite(a)) for a in arrays)
+
+
+def _clip01(v) -> float:
+    return float(min(1.0, max(0.0, float(v))))
+
+
+def working_image(frame: Frame) -> np.ndarray:
+    """The image the front end and crops use: BGR uint8 for colour frames, HxW uint8 for gray/NIR."""
+    img = frame.image
+    pf = PixelFormat(frame.pixel_format)
+    if pf is PixelFormat.RGB8:
+        return img[:, :, ::-1]
+    if pf.channels == 1:
+        if img.ndim == 3:
+            img = img[:, :, 0]
+        if img.dtype != np.uint8:
+            img = to_gray_u8(img)
+        return img
+    return img
+
+
+def landmark_eye_openness(lm: np.ndarray, side: str) -> float:
+    """Eye aspect ratio (lid gap / corner distance) mapped to 0..1 with MediaPipe-typical values (open ~0.28,
+    closed ~0.05). A geometric measurement, used only when no eye_state model is loaded."""
+    from dms.data import crops as C
+    up, lo = C.LEFT_EYE_LIDS if side == "left" else C.RIGHT_EYE_LIDS
+    a, b = C.LEFT_EYE_CORNERS if side == "left" else C.RIGHT_EYE_CORNERS
+    ear = float(np.linalg.norm(lm[up] - lm[lo]) / max(np.linalg.norm(lm[a] - lm[b]), 1e-6))
+    return _clip01((ear - 0.05) / (0.28 - 0.05))
+
+
+def landmark_mouth_openness(lm: np.ndarray) -> float:
+    from dms.data import crops as C
+    gap = float(np.linalg.norm(lm[C.INNER_LIPS[0]] - lm[C.INNER_LIPS[1]]))
+    width = float(np.linalg.norm(lm[C.MOUTH_CORNERS[0]] - lm[C.MOUTH_CORNERS[1]]))
+    return _clip01((gap / max(width, 1e-6)) / 0.8)   # full yawn: inner-lip gap ~0.8 x mouth width
+
+
+class Perceiver:
+    """Turns frames into Perception records. One per stream (it keeps tracking state)."""
+
+    def __init__(self, frontend: Optional[FaceFrontEnd], models: dict[str, TaskModel],
+                 cfg: Optional[PerceptionConfig] = None):
+        self.frontend = frontend
+        self.models = models
+        self.cfg = cfg or PerceptionConfig()
+        self.pose = HeadPoseEstimator() if self.cfg.head_pose else None
+        self._hands_cache: Optional[tuple[float, float, float]] = None
+        self._n = 0
+        self._hands_failed = False
+        self._warned: set[str] = set()
+        self._eye_crops = {t: {s: crop_for_side(m.manifest.crop, s) for s in _EYE_SIDES}
+                           for t, m in models.items() if t in ("eye_state", "gaze")}
+        self._mouth_crop = CropDef.from_dict(models["yawn"].manifest.crop) if "yawn" in models else None
+
+    def reset(self) -> None:
+        if self.frontend is not None:
+            self.frontend.reset()
+        if self.pose is not None:
+            self.pose.reset()
+        self._hands_cache = None
+
+    def _warn_once(self, key: str, msg: str, *args) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            log.warning(msg, *args)
+
+    # ---------------------------------------------------------------- stages
+    def _eye_task(self, task: str, img: np.ndarray, lm: np.ndarray, pf: str, crops_cache: dict) -> dict:
+        """Run eye_state or gaze on both eyes (one batch). Returns {side: output row dict}."""
+        m = self.models[task]
+        batch = []
+        for side in _EYE_SIDES:
+            cd = self._eye_crops[task][side]
+            key = (cd.name, cd.scale, cd.out_size, cd.offset)
+            if key not in crops_cache:
+                crops_cache[key] = cut_fast(img, lm, cd)
+            c = crops_cache[key]
+            if m.mirror_side == side:
+                c = c[:, ::-1]
+            batch.append(c)
+        x = preprocess(batch, m.preprocessing, pf)
+        if self.cfg.eye_batch:
+            out = m.run(x)
+        else:
+            parts = [m.run(x[i:i + 1]) for i in range(len(batch))]
+            out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        return {side: {k: v[i] for k, v in out.items()} for i, side in enumerate(_EYE_SIDES)}
+
+    def _hands(self, img: np.ndarray, pf: str) -> tuple[float, float, float]:
+        m = self.models["hands"]
+        size = m.preprocessing["size"]
+        src = img
+        if self.cfg.hands_prescale and (img.shape[1] > size[0] * 2 or img.shape[0] > size[1] * 2):
+            import cv2
+            src = cv2.resize(img, (int(size[0]), int(size[1])), interpolation=cv2.INTER_AREA)
+        out = m.run(preprocess([src], m.preprocessing, pf))
+        wheel, phone = out["on_wheel_prob"][0], out["phone_prob"][0]
+        if not _finite(wheel, phone):
+            raise FloatingPointError("hands model returned non-finite values")
+        return float(wheel[0]), float(wheel[1]), float(phone[0])
+
+    # ---------------------------------------------------------------- main
+    def perceive(self, frame: Frame, track: bool = True) -> tuple[Perception, PerceptionDetail]:
+        t0 = time.perf_counter()
+        lat: dict[str, float] = {}
+        detail = PerceptionDetail()
+        base = dict(t_ns=int(frame.t_ns), frame_id=int(frame.frame_id))
+        try:
+            frame.validate()
+            img = working_image(frame)
+            if img.size == 0:
+                raise ValueError("empty image")
+        except (ValueError, TypeError, AttributeError) as e:
+            self._warn_once(f"bad:{e}", "bad frame %s: %s (reported as BAD_FRAME)", frame.frame_id, e)
+            return Perception(**base, valid=False, fault=FaultCode.BAD_FRAME,
+                              latency_ms={"total": (time.perf_counter() - t0) * 1e3}), detail
+        pf = "BGR8" if img.ndim == 3 else PixelFormat(frame.pixel_format).value
+        pf = {"NIR16": "NIR8", "GRAY16": "GRAY8"}.get(pf, pf)
+        h, w = img.shape[:2]
+
+        if self.frontend is None:
+            return self._no_face_models(frame, img, pf, base, t0, lat, detail)
+
+        ts = time.perf_counter()
+        try:
+            faces = self.frontend.process(img, int(frame.t_ns) if track else None)
+        except Exception as e:  # noqa: BLE001 — a front-end failure is a fault, not a crash
+            self._warn_once("frontend", "face front end failed: %s (reported as MODEL_ERROR)", e)
+            self.reset()
+            return Perception(**base, valid=False, fault=FaultCode.MODEL_ERROR,
+                              latency_ms={"face": (time.perf_counter() - ts) * 1e3,
+                                          "total": (time.perf_counter() - t0) * 1e3}), detail
+        lat["face"] = (time.perf_counter() - ts) * 1e3
+        face = faces[0] if faces else None
+        hands_vals = self._maybe_hands(img, pf, lat)
+        hands_kw = self._hands_kw(hands_vals)
+        if face is None or face.score < self.cfg.min_face_score or not _finite(face.landmarks_px):
+            if self.pose is not None:
+                self.pose.reset()
+            lat["total"] = (time.perf_counter() - t0) * 1e3
+            return Perception(**base, valid=False, fault=FaultCode.NO_FACE, face_found=False,
+                              face_confidence=float(face.score) if face is not None else 0.0,
+                              latency_ms=lat, **hands_kw), detail
+        detail.face = face
+        lm = face.landmarks_px
+
+        head: Optional[HeadPose] = None
+        if self.pose is not None:
+            ts = time.perf_counter()
+            head = self.pose.estimate(lm, w, h, frame.camera, track=track)
+            lat["pose"] = (time.perf_counter() - ts) * 1e3
+
+        fields: dict = {}
+        fault = FaultCode.OK
+        crops_cache: dict = {}
+        try:
+            if "eye_state" in self.models:
+                ts = time.perf_counter()
+                r = self._eye_task("eye_state", img, lm, pf, crops_cache)
+                lat["eye_state"] = (time.perf_counter() - ts) * 1e3
+                vals = [r[s]["openness"] for s in _EYE_SIDES] + [r[s]["closed_prob"] for s in _EYE_SIDES]
+                if not _finite(*vals):
+                    raise FloatingPointError("eye_state model returned non-finite values")
+                for s in _EYE_SIDES:
+                    fields[f"eye_openness_{s}"] = _clip01(r[s]["openness"][0])
+                    fields[f"eye_closed_prob_{s}"] = _clip01(r[s]["closed_prob"][0])
+            elif self.cfg.use_landmark_fallback:
+                for s in _EYE_SIDES:
+                    fields[f"eye_openness_{s}"] = landmark_eye_openness(lm, s)
+            if "gaze" in self.models:
+                ts = time.perf_counter()
+                r = self._eye_task("gaze", img, lm, pf, crops_cache)
+                lat["gaze"] = (time.perf_counter() - ts) * 1e3
+                per_eye = {}
+                for s in _EYE_SIDES:
+                    g = np.asarray(r[s]["gaze_deg"], dtype=np.float64)
+                    if not _finite(g):
+                        raise FloatingPointError("gaze model returned non-finite values")
+                    yaw, pitch = float(g[0]), float(g[1])
+                    if self.models["gaze"].mirror_side == s:
+                        yaw = -yaw
+                    per_eye[s] = (yaw, pitch)
+                detail.gaze_left_deg, detail.gaze_right_deg = per_eye["left"], per_eye["right"]
+                fields["gaze_yaw_deg"] = (per_eye["left"][0] + per_eye["right"][0]) / 2
+                fields["gaze_pitch_deg"] = (per_eye["left"][1] + per_eye["right"][1]) / 2
+            if "yawn" in self.models:
+                ts = time.perf_counter()
+                m = self.models["yawn"]
+                c = cut_fast(img, lm, self._mouth_crop)
+                out = m.run(preprocess([c], m.preprocessing, pf))
+                lat["yawn"] = (time.perf_counter() - ts) * 1e3
+                mo, yp = out["mouth_openness"][0], out["yawn_prob"][0]
+                if not _finite(mo, yp):
+                    raise FloatingPointError("yawn model returned non-finite values")
+                fields["mouth_openness"] = _clip01(mo[0])
+                fields["yawn_prob"] = _clip01(yp[0])
+            elif self.cfg.use_landmark_fallback:
+                fields["mouth_openness"] = landmark_mouth_openness(lm)
+        except FloatingPointError as e:
+            self._warn_once(f"nan:{e}", "%s (reported as MODEL_ERROR)", e)
+            fault = FaultCode.MODEL_ERROR
+            fields = {}
+        except Exception as e:  # noqa: BLE001 — onnxruntime/crop failures are faults, not crashes
+            self._warn_once(f"model:{type(e).__name__}", "perception failed: %s (reported as MODEL_ERROR)", e)
+            fault = FaultCode.MODEL_ERROR
+            fields = {}
+
+        if self._hands_failed:
+            fault = FaultCode.MODEL_ERROR
+        if fields.get("gaze_yaw_deg") is not None:
+            zone = zone_of(fields["gaze_yaw_deg"], fields["gaze_pitch_deg"], self.cfg.gaze)
+        elif head is not None:
+            zone = zone_of(head.yaw_deg, head.pitch_deg, self.cfg.gaze)
+        else:
+            zone = GazeZone.UNKNOWN
+        lat["total"] = (time.perf_counter() - t0) * 1e3
+        x0, y0, x1, y1 = face.box_xyxy_px
+        return Perception(**base, valid=fault is FaultCode.OK, fault=fault, face_found=True,
+                          face_confidence=float(face.score), face_box_xyxy_px=(float(x0), float(y0), float(x1), float(y1)),
+                          head_pose=head, gaze_zone=zone if fault is FaultCode.OK else GazeZone.UNKNOWN,
+                          latency_ms=lat, **fields, **hands_kw), detail
+
+    def _maybe_hands(self, img: np.ndarray, pf: str, lat: dict) -> Optional[tuple[float, float, float]]:
+        self._hands_failed = False
+        if "hands" not in self.models:
+            return None
+        self._n += 1
+        if self._hands_cache is not None and (self._n - 1) % self.cfg.hands_every_n != 0:
+            return self._hands_cache
+        ts = time.perf_counter()
+        try:
+            self._hands_cache = self._hands(img, pf)
+        except Exception as e:  # noqa: BLE001 — reported as MODEL_ERROR by the caller
+            self._warn_once(f"hands:{type(e).__name__}", "hands model failed: %s (reported as MODEL_ERROR)", e)
+            self._hands_cache = None
+            self._hands_failed = True
+        lat["hands"] = (time.perf_counter() - ts) * 1e3
+        return self._hands_cache
+
+    @staticmethod
+    def _hands_kw(vals: Optional[tuple[float, float, float]]) -> dict:
+        if vals is None:
+            return {}
+        return dict(hands_on_wheel_prob_left=_clip01(vals[0]), hands_on_wheel_prob_right=_clip01(vals[1]),
+                    phone_prob=_clip01(vals[2]))
+
+    def _no_face_models(self, frame, img, pf, base, t0, lat, detail):
+        """No face front end (hands-only deployments): only frame-level models run; face signals unavailable."""
+        hands_kw = self._hands_kw(self._maybe_hands(img, pf, lat))
+        lat["total"] = (time.perf_counter() - t0) * 1e3
+        fault = FaultCode.MODEL_ERROR if self._hands_failed else FaultCode.NO_FACE
+        return Perception(**base, valid=False, fault=fault, latency_ms=lat, **hands_kw), detail
+
