@@ -91,7 +91,7 @@ def run(cfg: RunConfig, monitor_options: Optional[MonitorOptions] = None, stop: 
     opts.running_mode = RunningMode.LIVE if live else RunningMode.VIDEO
     opts.result_callback = on_result
     if link is not None and opts.vehicle_provider is None:
-        opts.vehicle_provider = link.latest_vehicle
+        opts.vehicle_provider = link.vehicle_at
     t_start = time.perf_counter()
     n_in = 0
     first_t = last_t = None

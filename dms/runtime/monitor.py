@@ -68,7 +68,10 @@ class MonitorOptions:
     tasks: tuple[str, ...] = TASKS
     perception: PerceptionConfig = field(default_factory=PerceptionConfig)
     ort: OrtConfig = field(default_factory=OrtConfig)
-    vehicle_provider: Optional[Callable[[], Optional[VehicleSignals]]] = None
+    # Called with the frame's t_ns; returns vehicle signals stamped in the frame's clock (None = speed unknown),
+    # e.g. ``EcuLink.vehicle_at``. The frame clock of a video file is not the link's clock: staleness is the
+    # provider's business.
+    vehicle_provider: Optional[Callable[[int], Optional[VehicleSignals]]] = None
     frontend_kwargs: dict = field(default_factory=dict)
     opencv_threads: Optional[int] = 1                # cv2.setNumThreads (process-wide); None = leave as is
     # Injection points (tests, embedding): an existing front end / models dict / fusion factory(profile).
@@ -256,7 +259,7 @@ class Monitor:
             vehicle = None
             if self.options.vehicle_provider is not None:
                 try:
-                    vehicle = self.options.vehicle_provider()
+                    vehicle = self.options.vehicle_provider(perception.t_ns)
                 except Exception as e:  # noqa: BLE001 — a broken vehicle feed means "speed unknown"
                     log.warning("vehicle provider failed: %s", e)
             try:

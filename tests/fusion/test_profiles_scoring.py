@@ -15,7 +15,7 @@ from dms.contracts.labels import EVENT_TYPES
 from dms.fusion import (EU_ADDW, EU_DDAW, EURO_NCAP_2026, EVENT_ALERTS, PROFILES, CalibrationResult,
                         FusionEngine, FusionOutput, Profile, get_profile, required_time_s, score_alerts)
 
-from fusion_sim import EYES_CLOSED, LOOK_INFOTAINMENT, LOOK_LAP, Scenario, assert_at, run
+from tests.fusion.fusion_sim import EYES_CLOSED, LOOK_INFOTAINMENT, LOOK_LAP, Scenario, assert_at, run
 
 FUSION_DIR = Path(fusion.__file__).parent
 

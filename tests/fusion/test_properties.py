@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from dms.contracts import AlertType, FaultCode, HeadPose, Perception, VehicleSignals
 from dms.fusion import EURO_NCAP_2026, FusionEngine
 
-from fusion_sim import BASE, EYES_CLOSED, HANDS_OFF, LOOK_INFOTAINMENT, LOOK_LAP, NO_FACE, PHONE, \
+from tests.fusion.fusion_sim import BASE, EYES_CLOSED, HANDS_OFF, LOOK_INFOTAINMENT, LOOK_LAP, NO_FACE, PHONE, \
     SUNGLASSES_OPAQUE, YAWN
 
 NS = 1_000_000_000

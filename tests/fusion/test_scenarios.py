@@ -8,7 +8,7 @@ import pytest
 from dms.contracts import AlertLevel, AlertType, FaultCode, GazeZone, Perception
 from dms.fusion import EU_ADDW, EU_DDAW, EURO_NCAP_2026, FusionEngine, UnknownSpeedPolicy, kss_level
 
-from fusion_sim import (EYES_CLOSED, HANDS_OFF, LOOK_INFOTAINMENT, LOOK_LAP, LOOK_LEFT_MIRROR, NO_FACE, PHONE,
+from tests.fusion.fusion_sim import (EYES_CLOSED, HANDS_OFF, LOOK_INFOTAINMENT, LOOK_LAP, LOOK_LEFT_MIRROR, NO_FACE, PHONE,
                         SUNGLASSES_OPAQUE, YAWN, Scenario, assert_at, run)
 
 NCAP = EURO_NCAP_2026
@@ -285,7 +285,7 @@ def test_well_rested_commuter_no_false_alerts(stream):
 def test_camera_dropout_is_unavailable_not_closure():
     """Eyes closed 0.8 s, a 3 s frame gap, eyes closed 0.8 s: no microsleep is invented across the gap."""
     eng = FusionEngine(NCAP)
-    from fusion_sim import BASE
+    from tests.fusion.fusion_sim import BASE
     ns, fps = 1_000_000_000, 30
     events, states = [], []
     frames = [k / fps for k in range(int(10 * fps))]
