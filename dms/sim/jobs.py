@@ -175,6 +175,7 @@ def sample_crop_pose(kind: str, rng: np.random.Generator, cfg: SimulateConfig) -
 
 
 MAX_POSE_TRIES = 50
+MAX_SCENE_TRIES = 5      # scenes resampled when one cannot show the crop at all
 #: landmarks that must be visible (in the image, facing the camera) for a crop pose to be kept
 CROP_VISIBLE_IDS = {"eye": RIGHT_EYE_RING + LEFT_EYE_RING, "mouth": (61, 291, 0, 17, 13, 14, 78, 308),
                     "face": (33, 133, 362, 263, 1, 61, 291, 152, 10)}
@@ -237,6 +238,22 @@ def _render_sequence(job, cfg, w: ShardWriter, renderer, rng_scene, rng_behaviou
     return len(sc.poses)
 
 
+def _visible_pose(job, cfg, renderer, spec, rng_pose, crop_names, mods, sizes):
+    """Draw poses until the crop region is visible and renderable: (pose, rendered) or (None, None)."""
+    for _ in range(MAX_POSE_TRIES):           # redraw poses whose crop region is hidden or off-image
+        pose = sample_crop_pose(job.kind, rng_pose, cfg)
+        if not crop_visible(spec, pose, job.kind):
+            continue
+        if job.kind == "frame":
+            imgs = renderer.render_frame(spec, pose, modalities=mods)
+            return pose, [("frame", m, imgs[m]) for m in mods]
+        try:
+            return pose, _render_crop_images(renderer, spec, pose, crop_names, mods, sizes[job.kind])
+        except DmsError as e:                 # the renderer refuses crops outside the image
+            log.debug("%s: pose redrawn: %s", job.name, e)
+    return None, None
+
+
 def _render_crops(job, cfg, w: ShardWriter, renderer, rng_scene, rng_pose, progress) -> int:
     from dms.sim.labels import crop_label
     mods = tuple(cfg.modalities)
@@ -248,24 +265,20 @@ def _render_crops(job, cfg, w: ShardWriter, renderer, rng_scene, rng_pose, progr
         if k % cfg.crops.poses_per_scene == 0:
             spec = _sample_scene(rng_scene, cfg, resolution)
             scenes.append(_spec_dict(spec))
+        rendered = None
+        for scene_try in range(MAX_SCENE_TRIES):
+            if scene_try:                          # this scene cannot show the crop (e.g. camera behind the wheel):
+                spec = _sample_scene(rng_scene, cfg, resolution)    # replace it, deterministically
+                scenes[-1] = _spec_dict(spec)
+            pose, rendered = _visible_pose(job, cfg, renderer, spec, rng_pose, crop_names, mods, sizes)
+            if rendered is not None:
+                break
+            log.debug("%s: scene %s shows no %s crop in %d poses; resampling the scene", job.name, spec.scene_id,
+                      job.kind, MAX_POSE_TRIES)
+        if rendered is None:
+            raise DmsError(f"{job.name}: no visible {job.kind} crop in {MAX_SCENE_TRIES} scenes x {MAX_POSE_TRIES} "
+                           f"poses (last camera {spec.camera.mount}); narrow crops.head_*_deg or scene.mounts")
         scene_id = f"{job.name}/{len(scenes) - 1:04d}"
-        for attempt in range(MAX_POSE_TRIES):     # redraw poses whose crop region is hidden or off-image
-            pose = sample_crop_pose(job.kind, rng_pose, cfg)
-            if not crop_visible(spec, pose, job.kind):
-                continue
-            if job.kind == "frame":
-                imgs = renderer.render_frame(spec, pose, modalities=mods)
-                rendered = [("frame", m, imgs[m]) for m in mods]
-            else:
-                try:
-                    rendered = _render_crop_images(renderer, spec, pose, crop_names, mods, sizes[job.kind])
-                except DmsError as e:             # the renderer refuses crops outside the image
-                    log.debug("%s: pose redrawn: %s", job.name, e)
-                    continue
-            break
-        else:
-            raise DmsError(f"{job.name}: no visible {job.kind} crop in {MAX_POSE_TRIES} poses of scene "
-                           f"{spec.scene_id} (camera {spec.camera.mount}); narrow crops.head_*_deg")
         for crop_name, m, img in rendered:
             rel = f"{job.kind}/{m}/{k:06d}_{crop_name}.png"
             w.write_image(rel, img)

@@ -194,3 +194,30 @@ def test_crop_poses_with_hidden_eyes_are_redrawn(tmp_path):
     for c in crops:   # eye-ring landmarks of every written crop lie inside the crop
         pts = np.asarray(c.label.landmarks_crop_px)
         assert ((pts > -2) & (pts < cfg.crops.eye.size + 2)).all()
+
+
+def test_scene_that_can_never_show_the_crop_is_resampled(tmp_path, monkeypatch):
+    """A sampled scene whose camera never sees the mouth is replaced (deterministically), not a failed shard;
+    a config where no scene can show it fails with a clear error."""
+    import dms.sim.jobs as jobs
+    real_visible = jobs.crop_visible
+    blocked: set[str] = set()
+
+    def visible(spec, pose, kind):
+        if not blocked:
+            blocked.add(spec.scene_id)               # the first scene sampled is hopeless
+        return spec.scene_id not in blocked and real_visible(spec, pose, kind)
+
+    monkeypatch.setattr(jobs, "crop_visible", visible)
+    cfg = tiny_cfg(**{"modalities": ["nir"]})
+    job = [j for j in plan_jobs(cfg) if j.kind == "mouth"][0]
+    execute_shard(job, cfg, tmp_path, MockRenderer())
+    write_dataset_manifest(tmp_path, {"name": "t", "seed": 0})
+    crops = list(open_dataset(tmp_path).crops(kind="mouth"))
+    assert len(crops) == job.n_samples
+    scene = json.loads((tmp_path / "shards" / job.name / "scene.json").read_text())
+    assert all(s["scene_id"] not in blocked for s in scene["scenes"])   # the hopeless scene was replaced
+
+    monkeypatch.setattr(jobs, "crop_visible", lambda spec, pose, kind: False)
+    with pytest.raises(jobs.DmsError, match="no visible mouth crop in 5 scenes"):
+        execute_shard(job, cfg, tmp_path / "again", MockRenderer())
