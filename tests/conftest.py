@@ -20,3 +20,17 @@ def dms_cli():
                            timeout=timeout, cwd=kw.pop("cwd", ROOT), **kw)
         return p.returncode, p.stdout, p.stderr
     return run
+
+
+@pytest.fixture(scope="session")
+def toy_root(tmp_path_factory):
+    """A tiny drawn dataset in the simulator's exact on-disk format + real-layout folders (test data only;
+    shared by tests/train, tests/export and tests/eval, built once per session)."""
+    import numpy as np
+
+    from dms.train.toydata import write_toy_dataset, write_toy_real
+    root = tmp_path_factory.mktemp("toy")
+    write_toy_dataset(root / "ds", n_per_kind=64, rng=np.random.default_rng(0))
+    for task in ("eye_state", "yawn", "hands", "gaze"):
+        write_toy_real(root / f"real_{task}", task, n_per_class=12, rng=np.random.default_rng(1))
+    return root

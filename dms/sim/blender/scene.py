@@ -301,15 +301,24 @@ class BlenderView:
         bump = nt.nodes.new("ShaderNodeBump")
         bump.inputs["Strength"].default_value = 0.6
         bump.inputs["Distance"].default_value = 0.001
-        # identity-independent relief (lid crease groove) in UV space, added to the pore noise
+        self._add_skin_relief(nt, noise, bump)
+        nt.links.new(bump.outputs["Normal"], self.m_hair.bsdf.inputs["Normal"])
+        self.m_hair.bsdf.inputs["Coat Weight"].default_value = 0.0
+        self.m_hair.bsdf.inputs["Anisotropic"].default_value = 0.6
+
+    def _add_skin_relief(self, nt, noise, bump) -> None:
+        """Identity-independent relief (lid crease groove) in UV space, added to the pore noise -> bump height.
+        Shared by the skin and the brow/hair-on-skin materials so both fold the same way."""
         from dms.sim.blender.textures import face_height
-        h = face_height(512)
-        img_h = bpy.data.images.new("skin_height", 512, 512, alpha=False, float_buffer=True)
-        img_h.colorspace_settings.name = "Non-Color"
-        rgba = np.ones((512, 512, 4), np.float32)
-        rgba[..., :3] = h[::-1, :, None]
-        img_h.pixels.foreach_set(rgba.ravel())
-        img_h.update()
+        img_h = bpy.data.images.get("skin_height")
+        if img_h is None:                                   # one image for every material that needs it
+            h = face_height(512)
+            img_h = bpy.data.images.new("skin_height", 512, 512, alpha=False, float_buffer=True)
+            img_h.colorspace_settings.name = "Non-Color"
+            rgba = np.ones((512, 512, 4), np.float32)
+            rgba[..., :3] = h[::-1, :, None]
+            img_h.pixels.foreach_set(rgba.ravel())
+            img_h.update()
         t_h = nt.nodes.new("ShaderNodeTexImage")
         t_h.image = img_h
         t_h.extension = "EXTEND"
@@ -319,9 +328,6 @@ class BlenderView:
         nt.links.new(t_h.outputs["Color"], hsum.inputs[0])
         nt.links.new(noise.outputs["Fac"], hsum.inputs[2])
         nt.links.new(hsum.outputs[0], bump.inputs["Height"])
-        nt.links.new(bump.outputs["Normal"], self.m_hair.bsdf.inputs["Normal"])
-        self.m_hair.bsdf.inputs["Coat Weight"].default_value = 0.0
-        self.m_hair.bsdf.inputs["Anisotropic"].default_value = 0.6
 
     def _teeth_gaps(self) -> None:
         """Individual teeth: dark interdental gaps every ~7 mm along head-local x, greyer toward the sides."""
@@ -396,24 +402,7 @@ class BlenderView:
         bump = nt.nodes.new("ShaderNodeBump")
         bump.inputs["Distance"].default_value = 0.0004
         self.skin_bump = bump
-        # identity-independent relief (lid crease groove) in UV space, added to the pore noise
-        from dms.sim.blender.textures import face_height
-        h = face_height(512)
-        img_h = bpy.data.images.new("skin_height", 512, 512, alpha=False, float_buffer=True)
-        img_h.colorspace_settings.name = "Non-Color"
-        rgba = np.ones((512, 512, 4), np.float32)
-        rgba[..., :3] = h[::-1, :, None]
-        img_h.pixels.foreach_set(rgba.ravel())
-        img_h.update()
-        t_h = nt.nodes.new("ShaderNodeTexImage")
-        t_h.image = img_h
-        t_h.extension = "EXTEND"
-        t_h.interpolation = "Cubic"
-        hsum = nt.nodes.new("ShaderNodeMath"); hsum.operation = "MULTIPLY_ADD"
-        hsum.inputs[1].default_value = 2.5                  # crease groove ~2.5x the pore relief
-        nt.links.new(t_h.outputs["Color"], hsum.inputs[0])
-        nt.links.new(noise.outputs["Fac"], hsum.inputs[2])
-        nt.links.new(hsum.outputs[0], bump.inputs["Height"])
+        self._add_skin_relief(nt, noise, bump)
         nt.links.new(bump.outputs["Normal"], self.m_skin.bsdf.inputs["Normal"])
         b = self.m_skin.bsdf
         b.inputs["Subsurface Weight"].default_value = 0.12 if self.settings.subsurface else 0.0
