@@ -30,6 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     a.add_argument("--frontend", default=None, help="alerts: face front end (mediapipe | onnx)")
     a.add_argument("--modality", default=None, choices=["rgb", "nir"], help="alerts: frames to run on")
     a.add_argument("--max-sequences", type=int, default=0, help="alerts: evaluate only the first N sequences")
+    a.add_argument("--perception", default="models", choices=["models", "labels"],
+                   help="alerts: 'labels' = oracle mode, ground-truth labels as perception (scores the alert "
+                        "policy alone)")
 
 
 def main(args, overrides) -> int:

@@ -2,7 +2,10 @@
 alerts against their ground-truth events with ``dms.fusion.scoring.score_alerts`` (per event type detection rate
 and latency vs. the profile's required time; false alerts per hour on attentive sequences).
 
-Each sequence gets a fresh Monitor (VIDEO mode, timestamps from the frame labels). ``main(args)`` is called by
+Each sequence gets a fresh Monitor (VIDEO mode, timestamps from the frame labels). With
+``perception="labels"`` (oracle mode) the models and face front end are bypassed: each frame's ground-truth label
+becomes its Perception, so the score measures the alert policy alone against the scenarios (the upper bound a
+perfect perception stack would reach). ``main(args)`` is called by
 the `dms eval` CLI (owned by dms.train) with ``args.dir``, ``args.json``, ``args.profile`` and optionally
 ``args.models``, ``args.frontend``, ``args.modality``, ``args.max_sequences``.
 """
@@ -17,30 +20,66 @@ from dms.contracts import RunningMode
 log = logging.getLogger(__name__)
 
 
+def perception_from_label(label, t_ns: int):
+    """Oracle Perception from a ground-truth FrameLabel (probabilities are 0/1; sides are the driver's)."""
+    from dms.contracts import HandState, HeadPose, Perception
+    closed = 1.0 if label.eyes_closed else 0.0
+
+    def on_wheel(h):
+        return None if h is HandState.UNKNOWN else float(h is HandState.ON_WHEEL)
+    return Perception(t_ns=int(t_ns), frame_id=label.frame_index, valid=True, face_found=True, face_confidence=1.0,
+                      head_pose=HeadPose(label.head_yaw_deg, label.head_pitch_deg, label.head_roll_deg),
+                      eye_openness_left=label.eye_openness_left, eye_openness_right=label.eye_openness_right,
+                      eye_closed_prob_left=closed, eye_closed_prob_right=closed,
+                      mouth_openness=label.mouth_openness, yawn_prob=float(label.yawn),
+                      gaze_yaw_deg=label.gaze_yaw_deg, gaze_pitch_deg=label.gaze_pitch_deg,
+                      gaze_zone=label.gaze_zone, hands_on_wheel_prob_left=on_wheel(label.hand_left),
+                      hands_on_wheel_prob_right=on_wheel(label.hand_right),
+                      phone_prob=float(label.phone_present), sunglasses_prob=0.0)
+
+
+def _oracle_alerts(seq, profile: str) -> tuple[list, int]:
+    from dms.fusion import FusionEngine
+    engine = FusionEngine(profile=profile)
+    alerts = []
+    for lab in seq.labels:
+        alerts.extend(engine.step(perception_from_label(lab, round(lab.t_s * 1e9))).events)
+    return alerts, len(seq.labels)
+
+
+def _monitor_alerts(seq, modality: str, options) -> tuple[list, int]:
+    from dms.io.sources import SequenceSource
+    from dms.runtime.monitor import Monitor
+    alerts, n = [], 0
+    with Monitor(options) as mon:
+        for fr in SequenceSource(seq, modality):
+            alerts.extend(mon.push(fr).events)
+            n += 1
+    return alerts, n
+
+
 def evaluate_alerts(root: str, profile: str = "euro_ncap_2026", models_dir: Optional[str] = "models",
                     frontend: str = "mediapipe", modality: str = "rgb", max_sequences: int = 0,
-                    monitor_kwargs: Optional[dict] = None) -> dict:
+                    monitor_kwargs: Optional[dict] = None, perception: str = "models") -> dict:
+    if perception not in ("models", "labels"):
+        from dms.errors import UsageError
+        raise UsageError(f"perception must be 'models' or 'labels', got {perception!r}")
     from dms.data.dataset import open_dataset
     from dms.fusion.scoring import score_alerts
-    from dms.io.sources import SequenceSource
-    from dms.runtime.monitor import Monitor, MonitorOptions
-    seqs = [s for s in open_dataset(root).sequences() if (s.path / modality).is_dir()]
+    from dms.runtime.monitor import MonitorOptions
+    seqs = [s for s in open_dataset(root).sequences() if perception == "labels" or (s.path / modality).is_dir()]
     if max_sequences:
         seqs = seqs[:max_sequences]
     per_seq = []
     all_alerts, all_events, total_s = [], [], 0.0
     offset_s = 0.0
     for seq in seqs:
-        alerts = []
-        n = 0
-        t0_ns = None
-        with Monitor(MonitorOptions(models_dir=models_dir, frontend=frontend, profile=profile,
-                                    running_mode=RunningMode.VIDEO, **(monitor_kwargs or {}))) as mon:
-            for fr in SequenceSource(seq, modality):
-                t0_ns = fr.t_ns if t0_ns is None else t0_ns
-                res = mon.push(fr)
-                alerts.extend(res.events)
-                n += 1
+        if perception == "labels":
+            alerts, n = _oracle_alerts(seq, profile)
+        else:
+            alerts, n = _monitor_alerts(seq, modality, MonitorOptions(
+                models_dir=models_dir, frontend=frontend, profile=profile, running_mode=RunningMode.VIDEO,
+                **(monitor_kwargs or {})))
         if n == 0:
             continue
         dur = max((seq.labels[-1].t_s if seq.labels else n / 30.0) + 1 / 30.0, 1e-3)
@@ -56,7 +95,7 @@ def evaluate_alerts(root: str, profile: str = "euro_ncap_2026", models_dir: Opti
         offset_s += dur + 10.0          # gap so late alerts cannot match the next sequence's events
         total_s += dur
     overall = score_alerts(all_alerts, all_events, max(offset_s, 1e-3), profile, t0_ns=0) if per_seq else {}
-    return {"dataset": str(root), "profile": profile, "sequences": len(per_seq), "total_s": round(total_s, 2),
+    return {"dataset": str(root), "profile": profile, "perception": perception, "sequences": len(per_seq), "total_s": round(total_s, 2),
             "overall": overall, "per_sequence": per_seq}
 
 
@@ -66,7 +105,8 @@ def main(args) -> int:
                           models_dir=getattr(args, "models", None) or "models",
                           frontend=getattr(args, "frontend", None) or "mediapipe",
                           modality=getattr(args, "modality", None) or "rgb",
-                          max_sequences=int(getattr(args, "max_sequences", 0) or 0))
+                          max_sequences=int(getattr(args, "max_sequences", 0) or 0),
+                          perception=getattr(args, "perception", None) or "models")
     print(f"alerts on {res['sequences']} sequences ({res['total_s']} s), profile {res['profile']}:")
     for s in res["per_sequence"]:
         print(f"  {s['sequence']}: events {s['events']} -> alerts {s['alerts_raised']}")
