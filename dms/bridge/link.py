@@ -150,7 +150,9 @@ class EcuLink:
 
     def send_state(self, state: DriverState) -> None:
         """Queue the newest driver state (non-blocking, never raises). The I/O thread sends the newest queued
-        state every 1/state_rate_hz once the version is negotiated; older unsent states are superseded."""
+        state every 1/state_rate_hz once the version is negotiated; older unsent states are superseded, but their
+        alerts are latched: the frame carries every alert flag active in any state of the tick and the highest
+        alert level, so an alert raised and cleared between two ticks still reaches the ECU."""
         try:
             fields = driver_state_to_fields(state)
         except Exception as e:  # noqa: BLE001 — a bad record must not break the caller's loop
@@ -161,6 +163,9 @@ class EcuLink:
         with self._lock:
             if self._pending_state is not None:
                 self._counts["states_superseded"] += 1
+                prev = self._pending_fields
+                fields["alert_flags"] |= prev["alert_flags"]
+                fields["alert_level"] = max(fields["alert_level"], prev["alert_level"])
             self._pending_state = state
             self._pending_fields = fields
 

@@ -274,3 +274,24 @@ def test_vehicle_at_restamps_to_frame_time_and_annotate_records_the_fault(clock)
     assert marked.fault is FaultCode.ECU_LINK_LOST and marked.valid
     no_face = DriverState(t_ns=5, valid=False, fault=FaultCode.NO_FACE)
     assert rig.link.annotate(no_face).fault is FaultCode.NO_FACE     # the monitoring fault wins
+
+
+def test_alert_raised_and_cleared_between_ticks_still_reaches_the_ecu(clock):
+    """A 30 ms microsleep flag strictly between two 100 ms link ticks is latched into the next DRIVER_STATE
+    frame (without latching, both surrounding frames would carry no alert)."""
+    rig = Rig(clock)
+    rig.run(1.0, state_fn=lambda t: _state(t))
+    t_tick = rig.sim.states[-1]["fields"]["t_ms"] / 1000.0       # phase of the link's ticks
+    lo, hi = t_tick + 0.13, t_tick + 0.16                        # after tick +0.1, before tick +0.2
+
+    def state(t):
+        blip = lo <= t < hi
+        return _state(t, alert_level=AlertLevel.WARNING if blip else AlertLevel.NONE,
+                      active_alerts=(AlertType.MICROSLEEP,) if blip else ())
+
+    rig.run(1.0, state_fn=state)
+    flagged = [s for s in rig.sim.states if s["fields"]["alert_flags"]]
+    assert len(flagged) == 1                                     # latched for exactly one tick, then gone
+    assert flagged[0]["fields"]["alert_flags"] == 1 << AlertType.MICROSLEEP.bit
+    assert flagged[0]["state"]["alert_level"] == "WARNING"
+    assert hi * 1000 <= flagged[0]["fields"]["t_ms"] <= (t_tick + 0.25) * 1000
