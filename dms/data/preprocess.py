@@ -38,6 +38,19 @@ def to_gray_u8(image: np.ndarray, pixel_format: str = "BGR8") -> np.ndarray:
     return img
 
 
+def to_u8_3ch(image: np.ndarray) -> np.ndarray:
+    """Any frame -> contiguous HxWx3 uint8: 16-bit scaled to 8 bits (>> 8), gray/NIR replicated to three equal
+    channels; colour images keep their channel order."""
+    img = np.asarray(image)
+    if img.dtype == np.uint16:
+        img = (img >> 8).astype(np.uint8)
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[:, :, 0]
+    if img.ndim == 2:
+        return np.ascontiguousarray(np.repeat(img[:, :, None], 3, axis=2))
+    return np.ascontiguousarray(img)
+
+
 def resize(img: np.ndarray, size: Sequence[int]) -> np.ndarray:
     import cv2
     w, h = int(size[0]), int(size[1])

@@ -7,18 +7,12 @@ from typing import Any
 import numpy as np
 
 from dms.data.crops import LEFT_EYE_CORNERS, NOSE_TIP, RIGHT_EYE_CORNERS
+from dms.data.preprocess import to_u8_3ch
 
 
 def to_bgr(image: np.ndarray) -> np.ndarray:
-    import cv2
-    img = image
-    if img.dtype == np.uint16:
-        img = (img >> 8).astype(np.uint8)
-    if img.ndim == 3 and img.shape[2] == 1:
-        img = img[:, :, 0]
-    if img.ndim == 2:
-        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-    return np.ascontiguousarray(img)
+    """Frame -> 8-bit 3-channel image to draw on (gray/NIR replicated; colour frames are BGR already)."""
+    return to_u8_3ch(image)
 
 
 def _bar(img, x, y, w, h, value, label, color) -> None:

@@ -49,15 +49,12 @@ class MediaPipeFrontEnd(FaceFrontEnd):
 
     def _to_rgb(self, image: np.ndarray) -> np.ndarray:
         import cv2
-        img = image
-        if img.dtype == np.uint16:
-            img = (img >> 8).astype(np.uint8)
-        if img.ndim == 3 and img.shape[2] == 1:
-            img = img[:, :, 0]
-        if img.ndim == 2:
-            return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
-        if self.rgb_input:
-            return np.ascontiguousarray(img)
+
+        from dms.data.preprocess import to_u8_3ch
+        gray = image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1)
+        img = to_u8_3ch(image)                    # gray/NIR: three equal channels, order does not matter
+        if gray or self.rgb_input:
+            return img
         return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
     def process(self, image: np.ndarray, t_ns: Optional[int] = None) -> list[FaceObservation]:
