@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 from dms.contracts.base import Record
 
@@ -24,8 +23,8 @@ class TensorSpec(Record):
 @dataclass(frozen=True)
 class ModelManifest(Record):
     """Everything the runtime needs to run a model correctly, validated against the ONNX session before the
-    first frame. ``sha256`` is of the ONNX file bytes (with the manifest embedded in its metadata, the hash is
-    computed with the ``dms.manifest`` metadata entry's ``sha256`` field blank — see dms.export)."""
+    first frame. ``sha256`` is the hash of the ONNX file's bytes, carried by the sidecar manifest; the copy embedded
+    in the file's metadata (``dms.manifest``) has ``sha256`` blank, as a file cannot contain its own hash."""
     SCHEMA_ID = "dms.model_manifest"
     name: str
     version: str

@@ -9,7 +9,6 @@ tampered file is.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -43,53 +42,15 @@ def _static(dim) -> Optional[int]:
     return int(dim) if isinstance(dim, (int, np.integer)) and int(dim) > 0 else None
 
 
-def _blank_embedded_sha(model_bytes: bytes) -> Optional[str]:
-    """sha256 of the ONNX bytes with the embedded manifest's sha256 blanked (the dms.export convention), or None
-    when the file has no embedded manifest or the ``onnx`` package is unavailable."""
-    try:
-        import onnx
-    except ImportError:
-        return None
-    m = onnx.load_from_string(model_bytes)
-    for p in m.metadata_props:
-        if p.key == MANIFEST_META_KEY:
-            try:
-                d = json.loads(p.value)
-            except json.JSONDecodeError:
-                return None
-            d["sha256"] = ""
-            p.value = json.dumps(d, sort_keys=True, separators=(",", ":"))
-            h1 = hashlib.sha256(m.SerializeToString()).hexdigest()
-            return h1
-    return None
-
-
 def verify_sha256(path: Path, manifest: ModelManifest) -> None:
+    """The file's bytes hash to ``manifest.sha256`` (the dms.export convention: the sidecar carries the file's
+    sha256; the copy embedded in the file carries it blank, as a file cannot contain its own hash)."""
     if not manifest.sha256:
         raise ModelError(f"{path}: manifest has no sha256; refusing an unverifiable model")
-    data = path.read_bytes()
-    if hashlib.sha256(data).hexdigest() == manifest.sha256:
-        return
-    # Files with the manifest embedded in metadata_props hash with the embedded sha256 blank.
-    try:
-        from dms.export import validate as _ev  # type: ignore  # owned by dms.export, optional
-        fn = getattr(_ev, "model_sha256", None)
-    except ImportError:
-        fn = None
-    candidates = []
-    if fn is not None:
-        try:
-            candidates.append(fn(path))
-        except Exception as e:  # noqa: BLE001 — a failing helper must not mask the real verdict
-            log.debug("dms.export.validate.model_sha256 failed on %s: %s", path, e)
-    try:
-        candidates.append(_blank_embedded_sha(data))
-    except Exception as e:  # noqa: BLE001 — corrupt protobuf: falls through to the mismatch error
-        log.debug("could not parse %s as ONNX: %s", path, e)
-    if manifest.sha256 in candidates:
-        return
-    raise ModelError(f"{path}: sha256 mismatch (file {hashlib.sha256(data).hexdigest()[:12]}..., manifest "
-                     f"{manifest.sha256[:12]}...): the model file was modified or does not belong to this manifest")
+    digest = ModelManifest.file_sha256(path)
+    if digest != manifest.sha256:
+        raise ModelError(f"{path}: sha256 mismatch (file {digest[:12]}..., manifest {manifest.sha256[:12]}...): "
+                         "the model file was modified or does not belong to this manifest")
 
 
 def load_manifest(task_dir: Path) -> ModelManifest:
