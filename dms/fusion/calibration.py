@@ -1,7 +1,8 @@
 """Per-driver calibration: the open-eye baseline and the natural head-pose / gaze offset (the direction in
 which this driver, with this camera mounting, looks at the road), learned during the first minutes of valid
-driving and then frozen. Until it completes, neutral defaults are used (openness as measured, offsets 0) and
-the published state says ``calibrated=False``; alerts are never held back waiting for calibration."""
+driving and then frozen. Until it completes, neutral defaults are used (openness as measured; head and gaze
+offsets = the camera mount's nominal road direction, ``road_direction_deg``, (0, 0) unless configured) and the
+published state says ``calibrated=False``; alerts are never held back waiting for calibration."""
 from __future__ import annotations
 
 import math
@@ -36,7 +37,12 @@ class Calibration:
     MIN_BASELINE = 0.3     # never accept a baseline below this (a closed-eye "calibration" is not one)
 
     def __init__(self, duration_s: float = 120.0, min_samples: int = 300, sample_period_s: float = 0.1,
-                 open_percentile: float = 90.0, preset: Optional[CalibrationResult] = None):
+                 open_percentile: float = 90.0, preset: Optional[CalibrationResult] = None,
+                 road_direction_deg: tuple[float, float] = (0.0, 0.0)):
+        ry, rp = (float(v) for v in road_direction_deg)
+        if not (math.isfinite(ry) and math.isfinite(rp)):
+            raise ValueError(f"road_direction_deg must be finite, got {road_direction_deg}")
+        self.road_direction_deg = (ry, rp)
         self.sample_period_ns = s_to_ns(sample_period_s)
         self.target_samples = max(int(min_samples), int(math.ceil(duration_s / sample_period_s)))
         self.min_component = max(10, self.target_samples // 4)
@@ -50,7 +56,9 @@ class Calibration:
         self._open: list[float] = []
         self._head: list[tuple[float, float]] = []
         self._gaze: list[tuple[float, float]] = []
-        self.result = self.preset if self.preset is not None else CalibrationResult()
+        ry, rp = self.road_direction_deg
+        self.result = self.preset if self.preset is not None else CalibrationResult(
+            head_yaw_offset_deg=ry, head_pitch_offset_deg=rp, gaze_yaw_offset_deg=ry, gaze_pitch_offset_deg=rp)
         self.calibrated = self.preset is not None
 
     def update(self, t_ns: int, openness: Optional[float], eye_open: Optional[bool],
@@ -81,7 +89,7 @@ class Calibration:
         baseline = 1.0
         if len(self._open) >= self.min_component:
             baseline = max(self.MIN_BASELINE, float(np.percentile(self._open, self.open_percentile)))
-        hy = hp = gy = gp = 0.0
+        hy, hp = gy, gp = self.road_direction_deg      # a component without enough samples keeps the prior
         if len(self._head) >= self.min_component:
             hy, hp = (float(v) for v in np.median(np.asarray(self._head), axis=0))
         if len(self._gaze) >= self.min_component:

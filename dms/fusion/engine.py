@@ -43,9 +43,14 @@ class FusionEngine:
     """Temporal fusion and regulation-timed alerts for one driver seat (see module doc)."""
 
     def __init__(self, profile: Union[str, Profile] = "euro_ncap_2026",
-                 calibration: Optional[CalibrationResult] = None):
+                 calibration: Optional[CalibrationResult] = None,
+                 road_direction_deg: tuple[float, float] = (0.0, 0.0)):
+        """``road_direction_deg``: camera-frame (yaw, pitch) of the road direction for this camera mount, the
+        zone map's origin until the driver calibration replaces it (a column camera below the face sees the
+        road direction pitched up)."""
         self.profile: Profile = get_profile(profile)
         self._calibration_preset = calibration
+        self._road_direction_deg = (float(road_direction_deg[0]), float(road_direction_deg[1]))
         self.reset()
 
     # ------------------------------------------------------------------------------------------------
@@ -65,7 +70,8 @@ class FusionEngine:
         self.hands = HandsOffTimer(p.hands_on_prob, p.max_gap_s)
         self.phone = PhoneTracker(p.phone_prob_on, p.phone_prob_off, p.phone_min_s, p.max_gap_s)
         self.calibration = Calibration(p.calibration_s, p.calibration_min_samples, p.calibration_sample_period_s,
-                                       p.calibration_open_percentile, preset=self._calibration_preset)
+                                       p.calibration_open_percentile, preset=self._calibration_preset,
+                                       road_direction_deg=self._road_direction_deg)
         self.drowsiness = DrowsinessEstimator(p)
         self.policy = AlertPolicy(rules_for_profile(p), p.name)
         self.gates = SpeedGates(p)
@@ -113,15 +119,19 @@ class FusionEngine:
         return bool(v.wheel_touch)
 
     def _zone(self, pc: Perception, face_ok: bool, eyes_ok: bool, closed: Optional[bool]) -> GazeZone:
+        """The one gaze-zone mapping: the profile's zone map around the (calibrated) road direction. Gaze angles,
+        when present, are always mapped here (the per-frame ``Perception.gaze_zone`` of the runtime is the same
+        map around the uncalibrated road direction); a zone given without angles (ground-truth labels, a
+        third-party perception stack) is taken as is; otherwise the head pose is mapped."""
         cal = self.calibration.result
         if eyes_ok:
             if closed:
                 return GazeZone.UNKNOWN          # closed eyes have no gaze; closure is tracked separately
-            if pc.gaze_zone is not GazeZone.UNKNOWN:
-                return pc.gaze_zone
             if pc.gaze_yaw_deg is not None and pc.gaze_pitch_deg is not None:
                 return self.zones.zone(pc.gaze_yaw_deg - cal.gaze_yaw_offset_deg,
                                        pc.gaze_pitch_deg - cal.gaze_pitch_offset_deg)
+            if pc.gaze_zone is not GazeZone.UNKNOWN:
+                return pc.gaze_zone
         if face_ok:
             g = self.profile.head_only_gaze_gain
             hp = pc.head_pose

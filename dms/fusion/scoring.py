@@ -12,7 +12,10 @@ Matching rules:
   * an event is *detected* by the first raise of one of its expected alert types in
     ``[start_s, end_s + tail_s]`` (``tail_s`` absorbs pipeline latency);
   * an event *requires* an alert only if the profile enables one of its expected types and the event lasts
-    at least the profile's trigger time (a 2 s glance needs no long-distraction warning);
+    at least the profile's trigger time (a 2 s glance needs no long-distraction warning); for eye-closure
+    events (microsleep, sleep) what must last is the closure itself: ``attrs["closed_s"]`` when the event
+    carries it (``dms eval alerts`` fills it from the frame labels: first to last eyes-closed frame, the span
+    fusion can observe), since the event interval also spans the lids closing and reopening;
   * a raise is *not false* if it falls in ``[start_s, end_s + tail_s]`` of an event whose expected or
     tolerated types include it; drowsiness/yawning alerts, which summarise minutes of behaviour, may also
     follow a drowsiness-related event by up to the profile's drowsiness window;
@@ -85,6 +88,16 @@ def required_time_s(event_type: str, profile: Union[str, Profile],
     return spec.timing(p, speed_kph)
 
 
+_CLOSURE_EVENTS = frozenset({"microsleep", "sleep"})
+
+
+def _required_duration_s(e: Event) -> float:
+    """The duration compared with the trigger time: the eyes-closed span of a closure event when known."""
+    if e.type in _CLOSURE_EVENTS and e.attrs.get("closed_s") is not None:
+        return float(e.attrs["closed_s"])
+    return e.duration_s
+
+
 def raises(alerts: Iterable[Alert]) -> list[Alert]:
     """The alert records that *raise* an alert (not escalations, not clears), in time order."""
     active: set[AlertType] = set()
@@ -124,7 +137,7 @@ def score_alerts(alerts: list[Alert], events: list[Event], duration_s: float,
         n_req = n_det = n_on_time = 0
         latencies: list[float] = []
         for e in evs:
-            if timing is None or e.duration_s < timing[0]:
+            if timing is None or _required_duration_s(e) < timing[0]:
                 continue
             n_req += 1
             hits = [t for a, t in times if a.type in expected and e.start_s <= t <= e.end_s + tail_s]

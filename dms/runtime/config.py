@@ -11,33 +11,12 @@ from pydantic import Field
 from dms.config import ConfigModel
 
 
-class GazeZoneBox(ConfigModel):
-    """An angular rectangle, degrees relative to the road direction (dms convention: yaw > 0 toward the image's
-    right = the driver's left for a camera facing the driver; pitch > 0 up)."""
-    zone: str = Field(description="dms.contracts.GazeZone value")
-    yaw_deg: tuple[float, float] = Field(description="[min, max] yaw relative to the road direction")
-    pitch_deg: tuple[float, float] = Field(description="[min, max] pitch relative to the road direction")
-
-
-def _default_zones() -> list[GazeZoneBox]:
-    # Left-hand-drive cabin, camera on the steering column. First match wins; no match -> "other".
-    return [
-        GazeZoneBox(zone="road", yaw_deg=(-15.0, 15.0), pitch_deg=(-8.0, 12.0)),
-        GazeZoneBox(zone="cluster", yaw_deg=(-15.0, 15.0), pitch_deg=(-25.0, -8.0)),
-        GazeZoneBox(zone="left_mirror", yaw_deg=(30.0, 70.0), pitch_deg=(-12.0, 12.0)),
-        GazeZoneBox(zone="rearview_mirror", yaw_deg=(-40.0, -15.0), pitch_deg=(5.0, 30.0)),
-        GazeZoneBox(zone="infotainment", yaw_deg=(-45.0, -10.0), pitch_deg=(-40.0, -10.0)),
-        GazeZoneBox(zone="right_mirror", yaw_deg=(-75.0, -45.0), pitch_deg=(-12.0, 5.0)),
-        GazeZoneBox(zone="lap_phone", yaw_deg=(-45.0, 45.0), pitch_deg=(-90.0, -25.0)),
-        GazeZoneBox(zone="passenger", yaw_deg=(-120.0, -40.0), pitch_deg=(-25.0, 25.0)),
-    ]
-
-
 class GazeZoneConfig(ConfigModel):
+    """Where the road is for this camera mount. The zone map itself is the fusion profile's (``dms.fusion``
+    ``Profile.zone_map``, boxes relative to the road direction): one table for the per-frame zone and for fusion,
+    which replaces this nominal road direction by the driver's calibrated one once calibration completes."""
     road_yaw_deg: float = Field(0.0, description="camera-frame yaw of the road direction for this camera mount")
     road_pitch_deg: float = Field(5.0, description="camera-frame pitch of the road direction (column camera looks up)")
-    zones: list[GazeZoneBox] = Field(default_factory=_default_zones,
-                                     description="zone rectangles relative to the road direction, first match wins")
 
 
 class PerceptionConfig(ConfigModel):
@@ -46,6 +25,12 @@ class PerceptionConfig(ConfigModel):
     eye_batch: bool = Field(True, description="run both eyes in one batch (eye_state and gaze)")
     hands_every_n: int = Field(3, ge=1, description="run the hands model every N frames (hands change slowly; "
                                                     "3 at 30 fps = 10 Hz, saves ~1.2 ms/frame)")
+    gaze_every_n: int = Field(1, ge=1, description="run the gaze model every N face frames, reusing its last "
+                                                  "output in between (2: saves ~0.4 ms/frame, but glance edges move "
+                                                  "by a frame: the demo clip's distraction then clears late)")
+    yawn_every_n: int = Field(2, ge=1, description="run the yawn model every N face frames, reusing its last output "
+                                                  "in between (yawns last seconds: 15 Hz at 30 fps; saves ~0.2 "
+                                                  "ms/frame; same alerts on the demo clip)")
     hands_prescale: bool = Field(True, description="area-downscale the frame to the hands input size before "
                                                    "preprocessing (same result up to rounding, ~10x cheaper)")
     head_pose: bool = Field(True, description="estimate head pose with solvePnP")

@@ -21,7 +21,9 @@ log = logging.getLogger(__name__)
 
 
 def perception_from_label(label, t_ns: int):
-    """Oracle Perception from a ground-truth FrameLabel (probabilities are 0/1; sides are the driver's)."""
+    """Oracle Perception from a ground-truth FrameLabel (probabilities are 0/1; sides are the driver's). The gaze
+    is given as the label's zone, without angles: fusion maps gaze angles with its own zone map around the camera
+    mount's road direction, so angles would score that mapping instead of taking the ground-truth zone."""
     from dms.contracts import HandState, HeadPose, Perception
     closed = 1.0 if label.eyes_closed else 0.0
 
@@ -32,10 +34,33 @@ def perception_from_label(label, t_ns: int):
                       eye_openness_left=label.eye_openness_left, eye_openness_right=label.eye_openness_right,
                       eye_closed_prob_left=closed, eye_closed_prob_right=closed,
                       mouth_openness=label.mouth_openness, yawn_prob=float(label.yawn),
-                      gaze_yaw_deg=label.gaze_yaw_deg, gaze_pitch_deg=label.gaze_pitch_deg,
                       gaze_zone=label.gaze_zone, hands_on_wheel_prob_left=on_wheel(label.hand_left),
                       hands_on_wheel_prob_right=on_wheel(label.hand_right),
                       phone_prob=float(label.phone_present), sunglasses_prob=0.0)
+
+
+def with_closed_spans(events: list, labels: list) -> list:
+    """Eye-closure events (microsleep, sleep) with ``attrs["closed_s"]``: the longest run of eyes-closed frame
+    labels inside the event, first to last closed frame (what fusion can measure; the event interval also spans
+    the lids closing and reopening). ``score_alerts`` requires an alert only when this reaches the profile's
+    threshold. Other events are returned unchanged."""
+    out = []
+    for e in events:
+        if e.type not in ("microsleep", "sleep") or "closed_s" in e.attrs:
+            out.append(e)
+            continue
+        best, run_start, last = 0.0, None, None
+        for lab in labels:
+            if not (e.start_s <= lab.t_s < e.end_s):
+                continue
+            if lab.eyes_closed:
+                run_start = lab.t_s if run_start is None else run_start
+                last = lab.t_s
+                best = max(best, last - run_start)
+            else:
+                run_start = None
+        out.append(e.__class__(**{**e.__dict__, "attrs": {**e.attrs, "closed_s": round(best, 4)}}))
+    return out
 
 
 def _oracle_alerts(seq, profile: str) -> tuple[list, int]:
@@ -84,14 +109,15 @@ def evaluate_alerts(root: str, profile: str = "euro_ncap_2026", models_dir: Opti
             continue
         dur = max((seq.labels[-1].t_s if seq.labels else n / 30.0) + 1 / 30.0, 1e-3)
         # sequence times start at label t_s of frame 0 (t_ns 0 when frames are timed by labels)
-        score = score_alerts(alerts, seq.events, dur, profile, t0_ns=0)
+        events = with_closed_spans(list(seq.events), list(seq.labels))
+        score = score_alerts(alerts, events, dur, profile, t0_ns=0)
         per_seq.append({"sequence": seq.path.name, "frames": n, "duration_s": round(dur, 3),
                         "events": [e.type for e in seq.events], "alerts_raised": [a.type.value for a in alerts
                                                                                   if a.active], "score": score})
         shift = int(round(offset_s * 1e9))
         all_alerts.extend(a.__class__(**{**a.__dict__, "t_ns": a.t_ns + shift}) for a in alerts)
         all_events.extend(e.__class__(**{**e.__dict__, "start_s": e.start_s + offset_s,
-                                         "end_s": e.end_s + offset_s}) for e in seq.events)
+                                         "end_s": e.end_s + offset_s}) for e in events)
         offset_s += dur + 10.0          # gap so late alerts cannot match the next sequence's events
         total_s += dur
     overall = score_alerts(all_alerts, all_events, max(offset_s, 1e-3), profile, t0_ns=0) if per_seq else {}

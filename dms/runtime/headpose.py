@@ -144,3 +144,23 @@ def rotation_from_angles(yaw_deg: float, pitch_deg: float, roll_deg: float) -> n
     # yaw toward +x: rotation about y
     Ry = np.array([[math.cos(y), 0, -math.sin(y)], [0, 1, 0], [math.sin(y), 0, math.cos(y)]])
     return Ry @ Rx @ Rz
+
+
+def gaze_vector(yaw_deg: float, pitch_deg: float) -> np.ndarray:
+    """Unit gaze direction (OpenCV camera axes) of (yaw, pitch) in the dms convention ((0, 0) = into the camera)."""
+    y, p = math.radians(yaw_deg), math.radians(pitch_deg)
+    return np.array([math.sin(y) * math.cos(p), -math.sin(p), -math.cos(y) * math.cos(p)])
+
+
+def gaze_angles(v: np.ndarray) -> tuple[float, float]:
+    """Inverse of :func:`gaze_vector`."""
+    v = np.asarray(v, dtype=np.float64)
+    return (math.degrees(math.atan2(v[0], -v[2])), math.degrees(math.atan2(-v[1], math.hypot(v[0], v[2]))))
+
+
+def compose_gaze(head: HeadPose, eye_yaw_deg: float, eye_pitch_deg: float) -> tuple[float, float]:
+    """Camera-frame gaze (yaw, pitch) of an eye-in-head gaze (the eye crop models' output: relative to the face,
+    (0, 0) = straight ahead of it) for a head at ``head`` (relative to the camera). Exact rotation composition:
+    e.g. a head turned 20 deg toward the image's right with eyes turned back 20 deg looks into the camera."""
+    R = rotation_from_angles(head.yaw_deg, head.pitch_deg, head.roll_deg)
+    return gaze_angles(R @ gaze_vector(eye_yaw_deg, eye_pitch_deg))

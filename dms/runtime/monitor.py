@@ -87,12 +87,23 @@ class MonitorOptions:
                    perception=cfg.perception, ort=cfg.ort, **kw)
 
 
-def default_fusion_factory(profile: str):
+def default_fusion_factory(profile: str, road_direction_deg: tuple[float, float] = (0.0, 0.0)):
     try:
         from dms.fusion import FusionEngine
     except ImportError as e:
         raise DmsError(f"fusion is not available (dms.fusion.FusionEngine): {e}") from e
-    return FusionEngine(profile=profile)
+    return FusionEngine(profile=profile, road_direction_deg=road_direction_deg)
+
+
+def _zone_mapper(profile: str):
+    """The fusion profile's gaze-zone map for the per-frame zone (the default map for a profile fusion does not
+    know, e.g. one handled by a custom fusion_factory)."""
+    from dms.fusion import GazeZoneMapper, get_profile
+    try:
+        p = get_profile(profile)
+    except ValueError:
+        return GazeZoneMapper()
+    return GazeZoneMapper(p.zone_map, p.attentive_zones)
 
 
 class Monitor:
@@ -123,8 +134,10 @@ class Monitor:
         if opts.opencv_threads is not None:
             import cv2
             cv2.setNumThreads(int(opts.opencv_threads))   # process-wide; tiny crops lose to pool hand-offs
-        self.perceiver = Perceiver(self.frontend, self.models, opts.perception)
-        self.fusion = (opts.fusion_factory or default_fusion_factory)(opts.profile)
+        self.perceiver = Perceiver(self.frontend, self.models, opts.perception, zones=_zone_mapper(opts.profile))
+        road = (opts.perception.gaze.road_yaw_deg, opts.perception.gaze.road_pitch_deg)
+        self.fusion = (opts.fusion_factory(opts.profile) if opts.fusion_factory is not None
+                       else default_fusion_factory(opts.profile, road))
         self._last_t_ns: Optional[int] = None
         self._closed = False
         self._lock = threading.Lock()

@@ -1,8 +1,10 @@
 """Per-frame perception: face front end -> head pose -> crops -> the task models -> :class:`Perception`.
 
 No temporal logic lives here (that is fusion's job); the only state is tracking (front end, head-pose initial
-guess) and the hands model's last output when it runs every N frames. Crops come only from
-``dms.data.crops.cut``, preprocessing only from ``dms.data.preprocess.preprocess`` with each model's manifest.
+guess) and the last outputs of the models that run every N frames (hands; gaze and yawn on face frames, never
+reused across a lost face). The gaze zone uses the fusion profile's zone map (one table, see :func:`zone_of`).
+Crops come only from ``dms.data.crops.cut``, preprocessing only from ``dms.data.preprocess.preprocess`` with each
+model's manifest.
 
 Faults become a Perception with ``valid=False``: ``BAD_FRAME`` (wrong shape/dtype, non-finite, unreadable),
 ``NO_FACE`` (no face or score below the threshold), ``MODEL_ERROR`` (a model or the front end raised, or returned
@@ -20,9 +22,10 @@ import numpy as np
 from dms.contracts import FaultCode, Frame, GazeZone, HeadPose, Perception, PixelFormat
 from dms.data.crops import CropDef, crop_transform, cut, get_crop
 from dms.data.preprocess import preprocess, to_gray_u8
+from dms.fusion.glance import GazeZoneMapper
 from dms.runtime.config import GazeZoneConfig, PerceptionConfig
 from dms.runtime.face.base import FaceFrontEnd, FaceObservation
-from dms.runtime.headpose import HeadPoseEstimator
+from dms.runtime.headpose import HeadPoseEstimator, compose_gaze
 from dms.runtime.models import TaskModel
 
 log = logging.getLogger(__name__)
@@ -50,9 +53,15 @@ def cut_fast(img: np.ndarray, lm: np.ndarray, cd: CropDef) -> np.ndarray:
     """``dms.data.crops.cut`` applied to the region of the image the crop covers (same transform, same blur
     sigma; the region has a margin of 3 blur sigmas so the result equals the full-image cut away from the frame
     border). Cutting the region avoids blurring the whole frame for every small crop."""
+    (ax, ay), (bx, by) = lm[cd.anchors[0], :2], lm[cd.anchors[1], :2]
+    dist = float(np.hypot(bx - ax, by - ay))
+    if dist > 1e-3 and cd.out_size[0] / (cd.scale * dist) >= 0.6:
+        # the crop's scale (as in crop_transform) needs no low-pass in cut(): warping the full frame costs
+        # nothing extra, and cut() computes the transform once
+        return cut(img, lm, cd)[0]
     M = crop_transform(lm, cd)
     scale = float(np.hypot(M[0, 0], M[0, 1]))
-    if scale >= 0.6:                    # no low-pass in cut(): warping the full frame costs nothing extra
+    if scale >= 0.6:
         return cut(img, lm, cd)[0]
     margin = 2.0 + (3.0 * 0.45 / scale if scale < 0.6 else 0.0)
     h, w = img.shape[:2]
@@ -77,12 +86,14 @@ def _region_of(M: np.ndarray, out_size, image_size, margin_px: float) -> tuple[i
     return int(max(0, x0)), int(max(0, y0)), int(min(w, x1)), int(min(h, y1))
 
 
-def zone_of(yaw_deg: float, pitch_deg: float, cfg: GazeZoneConfig) -> GazeZone:
-    dy, dp = yaw_deg - cfg.road_yaw_deg, pitch_deg - cfg.road_pitch_deg
-    for box in cfg.zones:
-        if box.yaw_deg[0] <= dy <= box.yaw_deg[1] and box.pitch_deg[0] <= dp <= box.pitch_deg[1]:
-            return GazeZone(box.zone)
-    return GazeZone.OTHER
+def zone_of(yaw_deg: float, pitch_deg: float, cfg: GazeZoneConfig,
+            zones: Optional[GazeZoneMapper] = None) -> GazeZone:
+    """Per-frame gaze zone: the fusion profile's zone map (``zones``; default: the default profile map) around
+    the camera mount's nominal road direction — the mapping fusion applies before the driver is calibrated."""
+    return (zones or _DEFAULT_ZONES).zone(yaw_deg - cfg.road_yaw_deg, pitch_deg - cfg.road_pitch_deg)
+
+
+_DEFAULT_ZONES = GazeZoneMapper()
 
 
 def _finite(*arrays: np.ndarray) -> bool:
@@ -129,13 +140,22 @@ class Perceiver:
     """Turns frames into Perception records. One per stream (it keeps tracking state)."""
 
     def __init__(self, frontend: Optional[FaceFrontEnd], models: dict[str, TaskModel],
-                 cfg: Optional[PerceptionConfig] = None):
+                 cfg: Optional[PerceptionConfig] = None, zones: Optional[GazeZoneMapper] = None):
         self.frontend = frontend
         self.models = models
         self.cfg = cfg or PerceptionConfig()
+        self.zones = zones or _DEFAULT_ZONES      # the fusion profile's zone map (one table, see zone_of)
         self.pose = HeadPoseEstimator() if self.cfg.head_pose else None
         self._hands_cache: Optional[tuple[float, float, float]] = None
         self._n = 0
+        # gaze / yawn outputs reused on the frames between two runs (``gaze_every_n`` / ``yawn_every_n``); kept
+        # only while the face is tracked without a fault
+        self._face_n = 0
+        self._slow_cache: dict = {}
+        # gaze models trained on eye-in-head labels (manifest output_semantics.gaze_frame == "head") are composed
+        # with the head pose; older ones output camera-frame gaze directly
+        self._gaze_in_head = ("gaze" in models and
+                              models["gaze"].manifest.output_semantics.get("gaze_frame") == "head")
         self._hands_failed = False
         self._warned: set[str] = set()
         self._eye_crops = {t: {s: crop_for_side(m.manifest.crop, s) for s in _EYE_SIDES}
@@ -148,6 +168,7 @@ class Perceiver:
         if self.pose is not None:
             self.pose.reset()
         self._hands_cache = None
+        self._slow_cache = {}
 
     def _warn_once(self, key: str, msg: str, *args) -> None:
         if key not in self._warned:
@@ -179,11 +200,15 @@ class Perceiver:
     def _hands(self, img: np.ndarray, pf: str) -> tuple[float, float, float]:
         m = self.models["hands"]
         size = m.preprocessing["size"]
-        src = img
+        src, src_pf = img, pf
         if self.cfg.hands_prescale and (img.shape[1] > size[0] * 2 or img.shape[0] > size[1] * 2):
             import cv2
-            src = cv2.resize(img, (int(size[0]), int(size[1])), interpolation=cv2.INTER_AREA)
-        out = m.run(preprocess([src], m.preprocessing, pf))
+            if int(m.preprocessing.get("channels", 1)) == 1 and img.ndim == 3 and pf == "BGR8":
+                # gray first (what preprocess does first; OpenCV's fixed-point BT.601 = to_gray_u8 up to 1 LSB on
+                # 0.1 % of colours), then one area downscale of one channel instead of three: 1.5x cheaper
+                src, src_pf = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), "GRAY8"
+            src = cv2.resize(src, (int(size[0]), int(size[1])), interpolation=cv2.INTER_AREA)
+        out = m.run(preprocess([src], m.preprocessing, src_pf))
         wheel, phone = out["on_wheel_prob"][0], out["phone_prob"][0]
         if not _finite(wheel, phone):
             raise FloatingPointError("hands model returned non-finite values")
@@ -211,20 +236,27 @@ class Perceiver:
         if self.frontend is None:
             return self._no_face_models(frame, img, pf, base, t0, lat, detail)
 
+        # The front end may run in its own threads (MediaPipe's graph): the frame-level hands model runs meanwhile.
         ts = time.perf_counter()
+        face_ms = 0.0
+        hands_vals = None
         try:
-            faces = self.frontend.process(img, int(frame.t_ns) if track else None)
+            self.frontend.submit(img, int(frame.t_ns) if track else None)
+            face_ms = (time.perf_counter() - ts) * 1e3
+            hands_vals = self._maybe_hands(img, pf, lat)
+            ts = time.perf_counter()
+            faces = self.frontend.collect()
         except Exception as e:  # noqa: BLE001 — a front-end failure is a fault, not a crash
             self._warn_once("frontend", "face front end failed: %s (reported as MODEL_ERROR)", e)
             self.reset()
             return Perception(**base, valid=False, fault=FaultCode.MODEL_ERROR,
-                              latency_ms={"face": (time.perf_counter() - ts) * 1e3,
+                              latency_ms={"face": face_ms + (time.perf_counter() - ts) * 1e3,
                                           "total": (time.perf_counter() - t0) * 1e3}), detail
-        lat["face"] = (time.perf_counter() - ts) * 1e3
+        lat["face"] = face_ms + (time.perf_counter() - ts) * 1e3
         face = faces[0] if faces else None
-        hands_vals = self._maybe_hands(img, pf, lat)
         hands_kw = self._hands_kw(hands_vals)
         if face is None or face.score < self.cfg.min_face_score or not _finite(face.landmarks_px):
+            self._slow_cache = {}
             if self.pose is not None:
                 self.pose.reset()
             lat["total"] = (time.perf_counter() - t0) * 1e3
@@ -243,6 +275,9 @@ class Perceiver:
         fields: dict = {}
         fault = FaultCode.OK
         crops_cache: dict = {}
+        self._face_n += 1
+        if not track:
+            self._slow_cache = {}
         try:
             if "eye_state" in self.models:
                 ts = time.perf_counter()
@@ -258,22 +293,33 @@ class Perceiver:
                 for s in _EYE_SIDES:
                     fields[f"eye_openness_{s}"] = landmark_eye_openness(lm, s)
             if "gaze" in self.models:
-                ts = time.perf_counter()
-                r = self._eye_task("gaze", img, lm, pf, crops_cache)
-                lat["gaze"] = (time.perf_counter() - ts) * 1e3
-                per_eye = {}
-                for s in _EYE_SIDES:
-                    g = np.asarray(r[s]["gaze_deg"], dtype=np.float64)
-                    if not _finite(g):
-                        raise FloatingPointError("gaze model returned non-finite values")
-                    yaw, pitch = float(g[0]), float(g[1])
-                    if self.models["gaze"].mirror_side == s:
-                        yaw = -yaw
-                    per_eye[s] = (yaw, pitch)
+                if self._reuse("gaze", self.cfg.gaze_every_n):
+                    model_eye = self._slow_cache["gaze"]        # the model's per-eye output of the last run
+                else:
+                    ts = time.perf_counter()
+                    r = self._eye_task("gaze", img, lm, pf, crops_cache)
+                    lat["gaze"] = (time.perf_counter() - ts) * 1e3
+                    model_eye = {}
+                    for s in _EYE_SIDES:
+                        g = np.asarray(r[s]["gaze_deg"], dtype=np.float64)
+                        if not _finite(g):
+                            raise FloatingPointError("gaze model returned non-finite values")
+                        yaw, pitch = float(g[0]), float(g[1])
+                        if self.models["gaze"].mirror_side == s:
+                            yaw = -yaw
+                        model_eye[s] = (yaw, pitch)
+                    self._slow_cache["gaze"] = model_eye
+                # eye-in-head models ("gaze_frame": "head"): camera-frame gaze = head pose (this frame) o eye
+                if self._gaze_in_head and head is not None:
+                    per_eye = {s: compose_gaze(head, *model_eye[s]) for s in _EYE_SIDES}
+                else:
+                    per_eye = model_eye
                 detail.gaze_left_deg, detail.gaze_right_deg = per_eye["left"], per_eye["right"]
                 fields["gaze_yaw_deg"] = (per_eye["left"][0] + per_eye["right"][0]) / 2
                 fields["gaze_pitch_deg"] = (per_eye["left"][1] + per_eye["right"][1]) / 2
-            if "yawn" in self.models:
+            if "yawn" in self.models and self._reuse("yawn", self.cfg.yawn_every_n):
+                fields.update(self._slow_cache["yawn"][0])
+            elif "yawn" in self.models:
                 ts = time.perf_counter()
                 m = self.models["yawn"]
                 c = cut_fast(img, lm, self._mouth_crop)
@@ -284,23 +330,27 @@ class Perceiver:
                     raise FloatingPointError("yawn model returned non-finite values")
                 fields["mouth_openness"] = _clip01(mo[0])
                 fields["yawn_prob"] = _clip01(yp[0])
+                self._slow_cache["yawn"] = ({"mouth_openness": fields["mouth_openness"],
+                                             "yawn_prob": fields["yawn_prob"]}, None)
             elif self.cfg.use_landmark_fallback:
                 fields["mouth_openness"] = landmark_mouth_openness(lm)
         except FloatingPointError as e:
             self._warn_once(f"nan:{e}", "%s (reported as MODEL_ERROR)", e)
             fault = FaultCode.MODEL_ERROR
             fields = {}
+            self._slow_cache = {}
         except Exception as e:  # noqa: BLE001 — onnxruntime/crop failures are faults, not crashes
             self._warn_once(f"model:{type(e).__name__}", "perception failed: %s (reported as MODEL_ERROR)", e)
             fault = FaultCode.MODEL_ERROR
             fields = {}
+            self._slow_cache = {}
 
         if self._hands_failed:
             fault = FaultCode.MODEL_ERROR
         if fields.get("gaze_yaw_deg") is not None:
-            zone = zone_of(fields["gaze_yaw_deg"], fields["gaze_pitch_deg"], self.cfg.gaze)
+            zone = zone_of(fields["gaze_yaw_deg"], fields["gaze_pitch_deg"], self.cfg.gaze, self.zones)
         elif head is not None:
-            zone = zone_of(head.yaw_deg, head.pitch_deg, self.cfg.gaze)
+            zone = zone_of(head.yaw_deg, head.pitch_deg, self.cfg.gaze, self.zones)
         else:
             zone = GazeZone.UNKNOWN
         lat["total"] = (time.perf_counter() - t0) * 1e3
@@ -309,6 +359,10 @@ class Perceiver:
                           face_confidence=float(face.score), face_box_xyxy_px=(float(x0), float(y0), float(x1), float(y1)),
                           head_pose=head, gaze_zone=zone if fault is FaultCode.OK else GazeZone.UNKNOWN,
                           latency_ms=lat, **fields, **hands_kw), detail
+
+    def _reuse(self, task: str, every_n: int) -> bool:
+        """True on the frames where ``task`` is not run and its last output (same tracked face) is reused."""
+        return every_n > 1 and task in self._slow_cache and (self._face_n - 1) % every_n != 0
 
     def _maybe_hands(self, img: np.ndarray, pf: str, lat: dict) -> Optional[tuple[float, float, float]]:
         self._hands_failed = False

@@ -53,3 +53,29 @@ def test_cli_json_last_line_with_models(scenario_dataset, dms_cli):
 def test_cli_rejects_unknown_perception_mode(scenario_dataset, dms_cli):
     rc, _, err = dms_cli("eval", "alerts", scenario_dataset, "--perception", "psychic")
     assert rc == 2 and "invalid choice" in err
+
+
+def test_closed_spans_from_labels_and_the_demo_clip_sleep():
+    """The bundled demo clip's 'sleep' event (3.2 s) has its eyes closed 2.53 s (lids ramp in and out): below the
+    3 s sleep threshold, so even perfect perception raises microsleep, not sleep, and scoring does not count a
+    miss."""
+    from pathlib import Path
+
+    from dms.contracts.labels import Event, FrameLabel
+    from dms.fusion import FusionEngine, score_alerts
+    from dms.runtime.evaluate_alerts import with_closed_spans
+    demo = Path(__file__).resolve().parents[2] / "tools" / "demo"
+    labels = [FrameLabel.from_dict(json.loads(ln)) for ln in (demo / "demo_clip.labels.jsonl").read_text().splitlines()]
+    events = [Event.from_dict(e) for e in json.loads((demo / "demo_clip.events.json").read_text())]
+    spans = {e.type: e.attrs.get("closed_s") for e in with_closed_spans(events, labels)}
+    sleep = next(e for e in events if e.type == "sleep")
+    assert sleep.duration_s > 3.0 and spans["sleep"] < 3.0 and spans["microsleep"] >= 1.0
+    assert spans.get("blink") is None
+    engine = FusionEngine("euro_ncap_2026")
+    alerts = [a for lab in labels for a in engine.step(perception_from_label(lab, round(lab.t_s * 1e9))).events]
+    raised = {a.type.value for a in alerts if a.active}
+    assert "microsleep" in raised and "sleep" not in raised
+    dur = labels[-1].t_s + 1 / 15
+    per = score_alerts(alerts, with_closed_spans(events, labels), dur, "euro_ncap_2026")["per_event_type"]
+    assert per["sleep"]["n_required"] == 0 and per["microsleep"]["detection_rate"] == 1.0
+    assert score_alerts(alerts, events, dur, "euro_ncap_2026")["per_event_type"]["sleep"]["detection_rate"] == 0.0

@@ -38,6 +38,20 @@ class FaceFrontEnd(abc.ABC):
     def process(self, image: np.ndarray, t_ns: Optional[int] = None) -> list[FaceObservation]:
         ...
 
+    def submit(self, image: np.ndarray, t_ns: Optional[int] = None) -> None:
+        """Start processing one image; :meth:`collect` returns its faces. Front ends that run in their own threads
+        (MediaPipe's graph) start right away, so the caller can do frame-level work meanwhile; the default runs
+        everything in :meth:`collect`. ``submit`` + ``collect`` == ``process``."""
+        self._submitted = (image, t_ns)
+
+    def collect(self) -> list[FaceObservation]:
+        """The faces of the image given to the last :meth:`submit`."""
+        pending = getattr(self, "_submitted", None)
+        if pending is None:
+            raise RuntimeError("collect() without a submit()")
+        self._submitted = None
+        return self.process(*pending)
+
     def reset(self) -> None:
         """Forget tracking state (e.g. after a source reconnect)."""
 
