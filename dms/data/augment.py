@@ -18,9 +18,11 @@ PROFILES = ("none", "light", "strong")
 
 
 def build_augmenter(profile: str, rng: np.random.Generator, geometric: bool = True,
-                    zoom: tuple[float, float] | None = None) -> Callable[[np.ndarray], np.ndarray]:
+                    zoom: tuple[float, float] | None = None,
+                    shift: float | None = None) -> Callable[[np.ndarray], np.ndarray]:
     """Return ``f(gray_u8) -> gray_u8``. ``profile``: "none" | "light" | "strong". ``zoom``: scale range of the
-    framing jitter (> 1 zooms in: e.g. real datasets whose crops are tighter than the runtime's crop)."""
+    framing jitter (> 1 zooms in: e.g. real datasets whose crops are tighter than the runtime's crop); ``shift``:
+    translation jitter as a fraction of the crop size (real crops are not centred as exactly as landmark crops)."""
     if profile not in PROFILES:
         raise ValueError(f"unknown augmentation profile {profile!r}; known: {PROFILES}")
     if profile == "none":
@@ -33,8 +35,13 @@ def build_augmenter(profile: str, rng: np.random.Generator, geometric: bool = Tr
     ops = []
     if geometric:
         ops.append(A.Affine(scale=zoom or ((0.85, 1.15) if strong else (0.93, 1.07)),
-                            translate_percent=(-0.08, 0.08) if strong else (-0.04, 0.04),
+                            translate_percent=(-shift, shift) if shift else ((-0.08, 0.08) if strong
+                                                                             else (-0.04, 0.04)),
                             rotate=(-12, 12) if strong else (-6, 6), border_mode=cv2.BORDER_REPLICATE, p=0.8))
+        if strong:   # aspect jitter: real crops come in other aspect ratios (e.g. 34x26 eye patches) and are
+            #          resized to the square input, stretching them vertically by up to ~1.3
+            ops.append(A.Affine(scale={"x": (1.0, 1.0), "y": (0.85, 1.35)}, keep_ratio=False,
+                                border_mode=cv2.BORDER_REPLICATE, p=0.5))
     ops += [
         A.OneOf([
             A.GaussianBlur(blur_limit=(3, 5), sigma_limit=(0.3, 1.6)),

@@ -32,7 +32,9 @@ def build_manifest(info: dict, precision: str = "fp32", metrics: Optional[dict] 
         name=info["name"], version=info["version"], task=td.name,
         inputs=(td.input_spec((w, h)),), outputs=td.output_specs(), pixel_format="GRAY8",
         preprocessing=info["preprocessing"], crop=info["crop"], labels=td.labels,
-        output_semantics={n: d for n, _, d in td.outputs}, sha256="", precision=precision,
+        output_semantics={n: d for n, _, d in td.outputs} | (
+            {"gaze_frame": info.get("gaze_frame", "camera")} if td.name == "gaze" else {}),   # pre-0.3: camera
+        sha256="", precision=precision,
         training={k: v for k, v in info["training"].items()} | {"arch": info["arch"]},
         metrics=metrics if metrics is not None else dict(info.get("metrics") or {}))
 

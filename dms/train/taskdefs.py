@@ -8,7 +8,7 @@ Targets are float vectors with NaN where a label is unknown (masked in the loss)
 
 * eye_state: [openness, closed]          real: [nan, closed]
 * yawn:      [mouth_openness, yawn]      real: [nan, yawn]
-* gaze:      [yaw_deg, pitch_deg]
+* gaze:      [yaw_deg, pitch_deg]   of the eye relative to the head (eye-in-head; see :func:`gaze_in_head_deg`)
 * hands:     [left_on, right_on, phone, both_on]   real: [nan, nan, nan, both_on]
 """
 from __future__ import annotations
@@ -24,8 +24,31 @@ from dms.contracts.labels import CropLabel
 from dms.contracts.manifest import TensorSpec
 
 GAZE_SCALE_DEG = 20.0          # gaze head output unit: the raw value times this is degrees
+#: what the gaze model's angles are relative to (recorded in the manifest; the runtime composes "head" angles
+#: with the estimated head pose to get the camera-frame gaze)
+GAZE_FRAME = "head"
+GAZE_MIN_OPENNESS = 0.45       # eye crops narrower than this carry no gaze label (iris mostly hidden)
 
 NAN = float("nan")
+
+
+def gaze_in_head_deg(lab: CropLabel) -> Optional[tuple[float, float]]:
+    """Eye-in-head gaze (yaw, pitch) of an eye crop label, in the camera convention of a camera the face looks
+    straight into (yaw > 0 toward the image's right, pitch > 0 up; (0, 0) = straight ahead of the face).
+
+    This is what an eye crop shows directly: where the iris sits between the lids and corners. Real eye-crop gaze
+    sets label it this way too (Columbia Gaze: the head is fixed and the targets are on a wall in front of it, so
+    its labels are eye-in-head whatever the camera position). Read from ``attrs["gaze_in_head_deg"]`` when the
+    simulator wrote it, else derived from the camera-frame gaze vector and the head pose relative to the camera."""
+    v = (lab.attrs or {}).get("gaze_in_head_deg")
+    if v is not None:
+        return float(v[0]), float(v[1])
+    g = (lab.attrs or {}).get("gaze_vec_cam")
+    if g is None or lab.head_yaw_deg is None or lab.head_pitch_deg is None:
+        return None
+    from dms.sim.camera import D_FACING, gaze_angles_from_vector, ypr_to_matrix
+    R = D_FACING @ ypr_to_matrix(lab.head_yaw_deg, lab.head_pitch_deg, lab.head_roll_deg or 0.0)  # cam_from_head
+    return gaze_angles_from_vector(D_FACING @ (R.T @ np.asarray(g, dtype=np.float64)))
 
 
 @dataclass(frozen=True)
@@ -46,6 +69,7 @@ class TaskDef:
     flip_swaps: tuple[tuple[int, int], ...] = ()   # target index pairs swapped by a horizontal flip
     classification: bool = True
     zoom: tuple[float, float] = (0.85, 1.15)       # framing jitter of the strong augmentation
+    shift: float = 0.08                            # translation jitter (fraction of the crop) of the strong aug.
 
     def output_specs(self) -> tuple[TensorSpec, ...]:
         return tuple(TensorSpec(name=n, shape=("N", w), dtype="float32", description=d) for n, w, d in self.outputs)
@@ -70,9 +94,10 @@ class TaskDef:
                 return None
             return np.array([f(lab.mouth_openness), f(lab.yawn)], np.float32)
         if self.name == "gaze":
-            if lab.gaze_yaw_deg is None or lab.gaze_pitch_deg is None:
-                return None
-            return np.array([lab.gaze_yaw_deg, lab.gaze_pitch_deg], np.float32)
+            if lab.eye_openness is not None and lab.eye_openness < GAZE_MIN_OPENNESS:
+                return None      # the gaze of a (nearly) closed eye is not in its pixels: no label
+            g = gaze_in_head_deg(lab)
+            return None if g is None else np.array(g, np.float32)
         if self.name == "hands":
             if lab.hand_left is None and lab.hand_right is None:
                 return None
@@ -128,19 +153,21 @@ TASK_DEFS: dict[str, TaskDef] = {
         outputs=(("openness", 1, "eye openness 0 closed .. 1 open"),
                  ("closed_prob", 1, "probability the eye is closed")),
         targets=("openness", "closed"), labels=("open", "closed"), head_width=2, default_arch="cnn_s",
-        zoom=(0.85, 1.6)),
+        zoom=(0.9, 2.0)),
     "yawn": TaskDef(
         name="yawn", kind="mouth", crop="mouth", crop_size=(64, 64), input_size=(32, 32),
         outputs=(("mouth_openness", 1, "mouth openness 0 closed .. 1 full yawn"),
                  ("yawn_prob", 1, "probability of a yawn (wide-open mouth)")),
         targets=("mouth_openness", "yawn"), labels=("no_yawn", "yawn"), head_width=2, default_arch="cnn_s",
-        zoom=(0.85, 1.8)),
+        zoom=(0.95, 2.3)),
     "gaze": TaskDef(
         name="gaze", kind="eye", crop="eye_left", crop_size=(64, 64), input_size=(48, 48),
-        outputs=(("gaze_deg", 2, "this eye's gaze (yaw, pitch) in degrees; yaw>0 toward the image's right, "
-                                 "pitch>0 up, (0,0) into the camera"),),
+        outputs=(("gaze_deg", 2, "this eye's gaze relative to the head (eye-in-head yaw, pitch) in degrees: "
+                                 "yaw>0 toward the image's right, pitch>0 up, (0,0) straight ahead of the face "
+                                 "(= into the camera for a face looking at it); compose with the head pose for "
+                                 "the camera-frame gaze"),),
         targets=("yaw_deg", "pitch_deg"), labels=("yaw_deg", "pitch_deg"), head_width=2, default_arch="cnn_m",
-        flip_negates=(0,), classification=False),
+        flip_negates=(0,), classification=False, zoom=(0.9, 1.5), shift=0.14),
     "hands": TaskDef(
         name="hands", kind="frame", crop="frame", crop_size=(96, 72), input_size=(96, 72),
         outputs=(("on_wheel_prob", 2, "probability the driver's (left, right) hand is on the wheel"),

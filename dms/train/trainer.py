@@ -38,7 +38,7 @@ from dms.train.data import (Samples, TorchSamples, batch_inputs, load_real, load
                             stratified_split)
 from dms.train.models import build_model, n_params
 from dms.train.tasks import loss_fn
-from dms.train.taskdefs import TaskDef, get_task
+from dms.train.taskdefs import GAZE_FRAME, TaskDef, get_task
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +223,8 @@ class Trainer:
     def _loader(self, phase: str, rng: np.random.Generator) -> torch.utils.data.DataLoader:
         cfg, td = self.cfg, self.td
         aug_s = build_augmenter(cfg.augment.profile, rng,
-                                zoom=td.zoom if cfg.augment.profile == "strong" else None)
+                                zoom=td.zoom if cfg.augment.profile == "strong" else None,
+                                shift=td.shift if cfg.augment.profile == "strong" else None)
         aug_r = build_augmenter(cfg.augment.real_profile, rng)
         gen = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
         if phase == "finetune":
@@ -239,6 +240,13 @@ class Trainer:
             sampler = torch.utils.data.WeightedRandomSampler(torch.from_numpy(w), num_samples=ns, replacement=True,
                                                              generator=gen)
             return torch.utils.data.DataLoader(ds, batch_size=cfg.batch_size, sampler=sampler, drop_last=True)
+        if cfg.balance_classes and td.classification and len(ds_s):
+            w = class_balance_weights(td.class_of_target(self.synth_train.targets))
+            if w is not None:
+                sampler = torch.utils.data.WeightedRandomSampler(torch.from_numpy(w), num_samples=len(ds_s),
+                                                                 replacement=True, generator=gen)
+                return torch.utils.data.DataLoader(ds_s, batch_size=cfg.batch_size, sampler=sampler,
+                                                   drop_last=len(ds_s) > cfg.batch_size)
         return torch.utils.data.DataLoader(ds_s, batch_size=cfg.batch_size, shuffle=True, generator=gen,
                                            drop_last=len(ds_s) > cfg.batch_size)
 
@@ -376,7 +384,23 @@ class Trainer:
                          "init": cfg.init, "seed": cfg.seed, "config": cfg.model_dump(mode="json"),
                          "config_key": _config_key(cfg), "git_rev": _git_rev(), "torch": str(torch.__version__)},
             "metrics": metrics or {},
-        }
+        } | ({"gaze_frame": GAZE_FRAME} if td.name == "gaze" else {})
+
+
+def class_balance_weights(classes: np.ndarray) -> Optional[np.ndarray]:
+    """Per-sample weights giving every known class the same total weight (unknown class -1: the mean weight);
+    None when fewer than two classes are present."""
+    classes = np.asarray(classes)
+    known = np.unique(classes[classes >= 0])
+    if len(known) < 2:
+        return None
+    w = np.zeros(len(classes), np.float64)
+    for c in known:
+        m = classes == c
+        w[m] = 1.0 / m.sum()
+    if (classes < 0).any():
+        w[classes < 0] = w[classes >= 0].mean()
+    return w / w.sum()
 
 
 def _short(m: Optional[dict]) -> Optional[dict]:

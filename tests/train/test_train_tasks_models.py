@@ -16,7 +16,7 @@ def test_targets_from_crop_labels():
     eye = CropLabel(file="a.png", kind="eye", crop="eye_left", modality="rgb", side="left", eye_openness=0.1,
                     eye_closed=True, gaze_yaw_deg=12.0, gaze_pitch_deg=-3.0)
     assert get_task("eye_state").target_from_crop(eye).tolist() == pytest.approx([0.1, 1.0])
-    assert get_task("gaze").target_from_crop(eye).tolist() == pytest.approx([12.0, -3.0])
+    assert get_task("gaze").target_from_crop(eye) is None          # no eye-in-head gaze, no head pose
     assert get_task("yawn").target_from_crop(eye) is None
     fr = CropLabel(file="f.png", kind="frame", crop="frame", modality="nir", hand_left=HandState.ON_WHEEL,
                    hand_right=HandState.PHONE_EAR, phone_present=True)
@@ -86,3 +86,36 @@ def test_augmenter_seeded_and_shape_preserving():
     assert build_augmenter("none", np.random.default_rng(0))(img) is img
     with pytest.raises(ValueError, match="unknown augmentation profile"):
         build_augmenter("extreme", np.random.default_rng(0))
+
+
+def test_gaze_target_is_eye_in_head():
+    """Gaze targets are relative to the head: the simulator's value when written, else derived from the
+    camera-frame gaze vector and the head pose (a head turned 20 deg right with eyes looking into the camera has
+    eye-in-head yaw -20 deg)."""
+    from dms.sim.camera import ypr_to_matrix
+    lab = CropLabel(file="a.png", kind="eye", crop="eye_left", modality="rgb", side="left",
+                    gaze_yaw_deg=0.0, gaze_pitch_deg=0.0, head_yaw_deg=0.0, head_pitch_deg=0.0, head_roll_deg=0.0,
+                    attrs={"gaze_in_head_deg": [7.5, -2.0], "gaze_vec_cam": [0.0, 0.0, -1.0]})
+    assert get_task("gaze").target_from_crop(lab).tolist() == pytest.approx([7.5, -2.0])
+    into_cam = CropLabel(file="a.png", kind="eye", crop="eye_left", modality="rgb", side="left",
+                         gaze_yaw_deg=0.0, gaze_pitch_deg=0.0, head_yaw_deg=20.0, head_pitch_deg=0.0,
+                         head_roll_deg=0.0, attrs={"gaze_vec_cam": [0.0, 0.0, -1.0]})
+    yaw, pitch = get_task("gaze").target_from_crop(into_cam).tolist()
+    assert yaw == pytest.approx(-20.0, abs=1e-4) and pitch == pytest.approx(0.0, abs=1e-4)
+    frontal = CropLabel(file="a.png", kind="eye", crop="eye_left", modality="rgb", side="left",
+                        head_yaw_deg=0.0, head_pitch_deg=0.0, head_roll_deg=0.0,
+                        attrs={"gaze_vec_cam": (np.diag([1.0, -1.0, -1.0]) @ ypr_to_matrix(12.0, -3.0, 0.0)
+                                                @ np.array([0.0, 0.0, 1.0])).tolist()})
+    assert get_task("gaze").target_from_crop(frontal).tolist() == pytest.approx([12.0, -3.0], abs=1e-4)
+    import dataclasses
+    assert get_task("gaze").target_from_crop(dataclasses.replace(lab, eye_openness=0.1)) is None   # closed eye
+    assert get_task("gaze").target_from_crop(dataclasses.replace(lab, eye_openness=0.9)) is not None
+
+
+def test_class_balance_weights_equalise_classes():
+    from dms.train.trainer import class_balance_weights
+    c = np.array([0] * 30 + [1] * 10 + [-1] * 2)
+    w = class_balance_weights(c)
+    assert w.sum() == pytest.approx(1.0)
+    assert w[c == 0].sum() == pytest.approx(w[c == 1].sum(), rel=1e-9)
+    assert class_balance_weights(np.array([1, 1, -1])) is None
