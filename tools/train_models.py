@@ -6,6 +6,9 @@ domain-adaptation comparison report.
     .venv/bin/python tools/train_models.py --data data/sim_train --steps train,export,eval,card --tasks eye_state
     .venv/bin/python tools/train_models.py --data data/sim_train --steps da --tasks eye_state   # DA report only
 
+The hands model trains on its own side-view render set and the yawn model on its own mouth-crop set
+(TASK_SIMULATE, written to DATA-hands / DATA-yawn by default; sizes --hands-frames / --mouth-crops).
+
 Steps (in order; ``--steps`` selects a subset):
   simulate  ``dms simulate`` with the Blender renderer (resumable; skips finished shards)
   train     ``dms train TASK data=DATA out=RUNS/TASK`` with the per-task recipe below (synthetic only)
@@ -38,12 +41,44 @@ log = logging.getLogger("train_models")
 SIMULATE = ["renderer=blender", "sequences.count=0", "crops.eye.count=3000", "crops.mouth.count=1500",
             "crops.frame.count=1000", "crops.face.count=0", "seed=0", "name=dms-train-v1"]
 
+# Tasks trained on their own render set (DATA-TASK unless --task-data TASK=PATH): hands = whole frames seen from
+# the passenger side (State Farm-like side view), both hands on the wheel in half of them, RGB only.
+TASK_SIMULATE: dict[str, list[str]] = {
+    "hands": ["renderer=blender", "sequences.count=0", "crops.eye.count=0", "crops.mouth.count=0",
+              "crops.face.count=0", "crops.frame.count=@HANDS_COUNT@", "crops.frame.width=128",
+              "crops.frame.height=96", "crops.frame.mounts=[passenger_window]", "crops.frame.on_fraction=0.5",
+              "crops.poses_per_scene=4", "modalities=[rgb]", "scene.p_night=0.05", "scene.p_dusk=0.1",
+              "render.samples=4", "seed=1", "name=dms-hands-side-v1"],
+    # yawn = mouth crops only (rounded oval openings, smiles/laughs, label = openness >= yawn_threshold),
+    # rendered 80 px so the training zoom (real crops are tighter than the runtime crop) keeps lip detail
+    "yawn": ["renderer=blender", "sequences.count=0", "crops.eye.count=0", "crops.frame.count=0",
+             "crops.face.count=0", "crops.mouth.count=@MOUTH_COUNT@", "crops.mouth.size=80",
+             "crops.mouth.covered_prob=0.05", "crops.per_shard=50", "crops.poses_per_scene=10",
+             "render.samples=4", "seed=11", "name=dms-mouth-v1"],
+}
+# extra model-card text per task (what the renders show: the camera the model expects)
+CARD_NOTES: dict[str, str] = {
+    "hands": ("Camera: side view of the whole driver from the passenger side (`passenger_window` mount: near the "
+              "roof, looking down and across, rolled 4-16°, HFOV 54-70°, wheel on the image's right), as in State "
+              "Farm's frames. 50 % of the frames have both hands on the wheel; the other half has the right hand "
+              "(60 %), the left hand (30 %) or both off: texting, phone at the ear, radio / reaching behind, "
+              "drinking from a cup, hand at the hair / face, lap, gear lever. It is not meant for the face-facing "
+              "DMS mounts (column, cluster, mirror, pillar, console)."),
+    "yawn": ("Label: `yawn` = mouth open wide (a yawn or a laughing open mouth), i.e. rendered mouth openness >= "
+             "`crops.mouth.yawn_threshold` (0.25: lip gap about a quarter of the mouth width, teeth and cavity "
+             "showing); closed mouths, closed smiles and talking slits are `no_yawn`. Renders: mouth crops only "
+             "(RGB + NIR, 80 px, rounded/oval openings with teeth and tongue, smiles and laughs, lips darker than "
+             "skin), trained with a 0.95-2.3x zoom because real mouth crops are tighter than the runtime's crop."),
+}
+# model version per task (--version overrides)
+TASK_VERSION: dict[str, str] = {"hands": "0.2.0", "yawn": "0.3.0"}
+
 # Per-task training recipe (overrides of `dms train`; see `dms cfg show train`).
 RECIPE: dict[str, list[str]] = {
     "eye_state": ["epochs=30", "batch_size=64", "lr=3e-3", "augment.profile=strong"],
     "yawn": ["epochs=25", "batch_size=64", "lr=3e-3", "augment.profile=strong"],
     "gaze": ["epochs=25", "batch_size=64", "lr=3e-3", "augment.profile=strong"],
-    "hands": ["epochs=30", "batch_size=64", "lr=3e-3", "augment.profile=strong"],
+    "hands": ["epochs=30", "batch_size=64", "lr=3e-3", "augment.profile=strong", "augment.hflip=false"],
 }
 
 # Real dev sets (research licences: read in place, never copied). task -> [(name, eval cli task, relative path)]
@@ -81,20 +116,35 @@ def check_rendered(data: Path) -> dict:
     return meta
 
 
-def step_simulate(args) -> None:
-    run(DMS + ["simulate", f"out={args.data}", f"workers={args.workers}", *SIMULATE, *args.sim_override])
+def task_data(args, task: str) -> Path:
+    """The render set a task trains on: --data, or its own set (TASK_SIMULATE) at DATA-TASK / --task-data."""
+    if task not in TASK_SIMULATE:
+        return Path(args.data)
+    given = dict(kv.split("=", 1) for kv in args.task_data)
+    return Path(given.get(task, f"{str(args.data).rstrip('/')}-{task}"))
+
+
+def step_simulate(args, tasks: list[str]) -> None:
+    if any(t not in TASK_SIMULATE for t in tasks):
+        run(DMS + ["simulate", f"out={args.data}", f"workers={args.workers}", *SIMULATE, *args.sim_override])
+    for t in tasks:
+        if t in TASK_SIMULATE:
+            sim = [x.replace("@HANDS_COUNT@", str(args.hands_frames)).replace("@MOUTH_COUNT@", str(args.mouth_crops))
+                   for x in TASK_SIMULATE[t]]
+            run(DMS + ["simulate", f"out={task_data(args, t)}", f"workers={args.workers}", *sim, *args.sim_override])
 
 
 def step_train(args, task: str) -> Path:
     out = Path(args.runs) / task
-    r = run(DMS + ["train", task, f"data={args.data}", f"out={out}", "mode=synthetic", f"seed={args.seed}",
-                   f"name=dms_{task}", f"version={args.version}", *RECIPE[task], *args.recipe])
+    version = args.version or TASK_VERSION.get(task, "0.1.0")
+    r = run(DMS + ["train", task, f"data={task_data(args, task)}", f"out={out}", "mode=synthetic",
+                   f"seed={args.seed}", f"name=dms_{task}", f"version={version}", *RECIPE[task], *args.recipe])
     log.info("%s: %s", task, r.stdout.strip().splitlines()[-1])
     return out / "model.pt"
 
 
 def step_export(args, task: str) -> dict:
-    r = run(DMS + ["export", Path(args.runs) / task / "model.pt", "--int8", f"calib={args.data}",
+    r = run(DMS + ["export", Path(args.runs) / task / "model.pt", "--int8", f"calib={task_data(args, task)}",
                    f"out={Path(args.models) / task}", "--force"])
     # the torch weights ship too, so users can adapt with their own images in one command (init=...pt)
     shutil.copyfile(Path(args.runs) / task / "model.pt", Path(args.models) / task / "model.pt")
@@ -152,6 +202,7 @@ def step_card(args, task: str) -> None:
              f"`{str(data.get('shards_sha256'))[:16]}`), "
              f"arch `{tr.get('arch')}`, seed {tr.get('seed')}, git `{tr.get('git_rev')}`. Recipe: "
              f"`tools/train_models.py` (`dms train {task} {' '.join(RECIPE[task])}`).", "",
+             *([CARD_NOTES[task], ""] if task in CARD_NOTES else []),
              f"FP32 {(mdir / 'model.onnx').stat().st_size / 1024:.0f} KB"
              + (f", INT8 {(mdir / 'model.int8.onnx').stat().st_size / 1024:.0f} KB"
                 if (mdir / 'model.int8.onnx').is_file() else ""),
@@ -216,7 +267,7 @@ def step_da(args, task: str) -> dict:
                 # synthetic baseline = the shipped weights measured on the held-out half; adabn/finetune start there
                 extra += [f"init={base}", "epochs=0"]
             else:
-                extra += [f"data={args.data}"]
+                extra += [f"data={task_data(args, task)}"]
                 if args.da_hybrid_epochs:
                     extra.append(f"epochs={args.da_hybrid_epochs}")
             r = run(DMS + ["train", task, f"mode={mode}", *extra])
@@ -266,7 +317,12 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--da-note", default="", help="free text appended to DA_REPORT.md")
     ap.add_argument("--da-hybrid-epochs", type=int, default=0, help="epochs of the hybrid DA runs (0 = recipe)")
-    ap.add_argument("--version", default="0.1.0")
+    ap.add_argument("--version", default=None, help="model version (default per task: TASK_VERSION, else 0.1.0)")
+    ap.add_argument("--task-data", action="append", default=[], metavar="TASK=PATH",
+                    help="render set of a task with its own simulate recipe (default DATA-TASK)")
+    ap.add_argument("--hands-frames", type=int, default=640,
+                    help="side-view frames rendered for hands (a multiple of crops.per_shard=64)")
+    ap.add_argument("--mouth-crops", type=int, default=300, help="mouth crops per modality rendered for yawn (a multiple of crops.per_shard=50)")
     ap.add_argument("--sim-override", action="append", default=[], help="extra `dms simulate` key=value")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
@@ -274,9 +330,10 @@ def main(argv=None) -> int:
     tasks = args.tasks.split(",")
     os.environ.setdefault("OMP_NUM_THREADS", "2")
     if "simulate" in steps:
-        step_simulate(args)
+        step_simulate(args, tasks)
     if set(steps) - {"report"}:
-        check_rendered(Path(args.data))
+        for d in dict.fromkeys(task_data(args, t) for t in tasks):
+            check_rendered(d)
     da = {}
     for task in tasks:
         if "train" in steps:

@@ -19,7 +19,7 @@ Pure numpy; may import dms.contracts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -31,11 +31,19 @@ SENSOR_WIDTH_MM = 36.0   # Blender sensor width used with sensor_fit HORIZONTAL 
 
 @dataclass(frozen=True)
 class MountSpec:
-    """A camera mount used in real cars: nominal optical centre (cabin frame, m) and a jitter half-range."""
+    """A camera mount used in real cars: nominal optical centre (cabin frame, m) and a jitter half-range.
+
+    ``target_m`` (cabin frame, relative to the H-point, moved with the seat) is the aim point of mounts that do
+    not look at the face (None = aim at the head); ``hfov_deg`` / ``roll_deg`` replace the sampled HFOV / roll
+    ranges for mounts with their own lens and bracket (None = the scene's ``hfov_deg`` / ``camera_roll_deg``)."""
     name: str
     position_m: tuple[float, float, float]
     jitter_m: tuple[float, float, float]
     description: str
+    target_m: Optional[tuple[float, float, float]] = None
+    target_jitter_m: float = 0.0
+    hfov_deg: Optional[tuple[float, float]] = None
+    roll_deg: Optional[tuple[float, float]] = None
 
 
 # Nominal positions relative to the driver's H-point for a left-hand-drive car (driver's right = -y).
@@ -48,7 +56,16 @@ MOUNTS: dict[str, MountSpec] = {
     "a_pillar": MountSpec("a_pillar", (0.45, 0.46, 0.74), (0.04, 0.03, 0.04), "driver-side A-pillar"),
     "center_console": MountSpec("center_console", (0.60, -0.34, 0.40), (0.04, 0.04, 0.03),
                                 "centre stack / infotainment bezel"),
+    # side view of the whole driver from the passenger side (State Farm-like): above the passenger seat near the
+    # B-pillar / passenger window, aimed at the driver's chest and lap, wheel on the image's right
+    "passenger_window": MountSpec("passenger_window", (0.10, -0.85, 0.88), (0.10, 0.06, 0.03),
+                                  "passenger side near the roof, looking down and across at the driver's right "
+                                  "side, rolled so the wheel sits high on the right (as in State Farm's frames)",
+                                  target_m=(0.0, 0.0, 0.30), target_jitter_m=0.05, hfov_deg=(54.0, 70.0),
+                                  roll_deg=(4.0, 16.0)),
 }
+#: mounts that look at the driver's face (the default of scene sampling); side-view mounts are opt-in
+FACE_MOUNTS: tuple[str, ...] = tuple(k for k, m in MOUNTS.items() if m.target_m is None)
 
 
 def look_at(position_m: Sequence[float], target_m: Sequence[float], roll_deg: float = 0.0,

@@ -29,6 +29,11 @@ class RenderConfig(ConfigModel):
     device: Literal["CPU", "GPU", "CUDA", "OPTIX", "HIP", "METAL", "ONEAPI"] = Field(
         "CPU", description="Cycles device (GPU picks any available compute device)")
     threads: int = Field(0, ge=0, description="render threads per worker (0 = CPU cores / workers)")
+    denoise: bool = Field(True, description="denoise Cycles output (OpenImageDenoise): clean images at few "
+                          "samples; camera noise comes from the sensor model and training augmentation")
+    crop_max_scale: float = Field(1.0, ge=0.1, le=8.0, description="crops are rendered at just enough pixels "
+                                  "for their size but at most this multiple of the camera's native resolution "
+                                  "(1 = true sensor detail; >1 = sharper crops, e.g. close-up eye sensors)")
 
 
 class SequencesConfig(ConfigModel):
@@ -75,17 +80,29 @@ class EyeCropsConfig(ConfigModel):
 class MouthCropsConfig(ConfigModel):
     count: int = Field(1000, ge=0, description="mouth crops per modality")
     size: int = Field(64, ge=16, le=512, description="mouth crop size in pixels (square)")
-    yawn_fraction: float = Field(0.35, ge=0, le=1, description="share of yawns (openness 0.5..1, yawn=true)")
-    talking_fraction: float = Field(0.3, ge=0, le=1, description="share of talking mouths (openness 0.05..0.4)")
+    yawn_fraction: float = Field(0.35, ge=0, le=1, description="share of wide-open mouths (yawns, laughs: "
+                                 "openness yawn_threshold+0.05..1, yawn=true)")
+    talking_fraction: float = Field(0.3, ge=0, le=1, description="share of talking mouths (talking_openness)")
     closed_fraction: float = Field(0.2, ge=0, le=1, description="share of closed mouths; the rest is uniform 0..1 "
                                    "without the yawn flag")
     covered_prob: float = Field(0.2, ge=0, le=1, description="probability that a yawn is hand-covered")
+    yawn_threshold: float = Field(0.25, gt=0, lt=1, description="openness from which a crop's mouth counts as wide "
+                                  "open (label yawn=true; ~ lip gap >= 1/4 of the mouth width, teeth and cavity "
+                                  "showing); below it yawn=false, whatever the sampling branch")
+    talking_openness: tuple[float, float] = Field((0.03, 0.2), description="openness range of talking mouths "
+                                                  "(kept below yawn_threshold)")
+    smile_prob: float = Field(0.3, ge=0, le=1, description="share of mouth crops with a smile (closed smile, "
+                              "or a laugh when open); smile amount uniform 0.3..1")
 
     @model_validator(mode="after")
     def _fractions(self):
         s = self.yawn_fraction + self.talking_fraction + self.closed_fraction
         if s > 1.0 + 1e-9:
             raise ValueError(f"yawn_fraction + talking_fraction + closed_fraction must be <= 1, got {s:.3f}")
+        lo, hi = self.talking_openness
+        if not (0.0 <= lo <= hi < self.yawn_threshold):
+            raise ValueError(f"talking_openness must satisfy 0 <= lo <= hi < yawn_threshold "
+                             f"({self.yawn_threshold}), got {self.talking_openness}")
         return self
 
 
@@ -98,6 +115,24 @@ class FrameCropsConfig(ConfigModel):
     count: int = Field(500, ge=0, description="low-resolution whole frames per modality (hands / phone states)")
     width: int = Field(192, ge=32, le=4096, description="frame width in pixels")
     height: int = Field(144, ge=32, le=4096, description="frame height in pixels")
+    mounts: Optional[list[str]] = Field(None, description="camera mounts of frame crops, e.g. [passenger_window] "
+                                        "(side view of the whole driver); null = scene.mounts")
+    on_fraction: Optional[float] = Field(None, ge=0, le=1, description="share of frames with both hands on the "
+                                         "wheel (the rest has at least one hand off); null = independent per-hand "
+                                         "state weights (~20% both on)")
+
+    @field_validator("mounts")
+    @classmethod
+    def _mounts_known(cls, v: Optional[list[str]]) -> Optional[list[str]]:
+        if v is None:
+            return v
+        from dms.sim.camera import MOUNTS
+        if not v:
+            raise ValueError("crops.frame.mounts must not be empty (use null for scene.mounts)")
+        unknown = [m for m in v if m not in MOUNTS]
+        if unknown:
+            raise ValueError(f"unknown camera mounts {unknown}; known: {sorted(MOUNTS)}")
+        return v
 
 
 class CropsConfig(ConfigModel):

@@ -19,8 +19,10 @@ exact by construction. Head-local frame = MediaPipe canonical: x = subject's lef
 Shape keys (linear deltas, piecewise-linear in the control value, identical in Blender):
 ``eyeR_<o>`` / ``eyeL_<o>`` for eye openness levels :data:`EYE_LEVELS` (the upper lid rotates about the eyeball
 centre down onto the lower lid, which rises slightly; crease/lashes follow), ``mouth_<m>`` for mouth openness
-levels :data:`MOUTH_LEVELS` (the jaw, lower lip, lower teeth and tongue rotate about the jaw pivot; the upper
-lip lifts, the corners pull in). Eyeballs are separate rigid bodies (centre + radius per eye) that rotate for gaze.
+levels :data:`MOUTH_LEVELS` (the jaw, lower lip, lower teeth and tongue rotate about the jaw pivot; the corners
+drop to mid-opening and draw in, the upper lip lifts in an arch: closed -> talking slit -> round/oval yawn) and
+``smile`` (corners up/out, cheeks up; with an open mouth a laugh). Eyeballs are separate rigid bodies (centre +
+radius per eye) that rotate for gaze.
 
 May import numpy, stdlib, dms.sim.camera (no bpy).
 """
@@ -50,7 +52,10 @@ MOUTH_CORNERS = (61, 291)
 
 EYE_LEVELS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.3)      # 1.0 = basis (the identity's neutral open eye)
 MOUTH_LEVELS = (0.0, 0.35, 0.7, 1.0)               # 0.0 = basis (lips closed)
-JAW_OPEN_MAX_DEG = 25.0
+JAW_OPEN_MAX_DEG = 16.0
+MOUTH_CORNER_JAW = 0.45                             # jaw share of the mouth corners (they drop to mid-opening)
+UPPER_LIP_LIFT_M = 0.0055                           # upper inner lip lift at the centre in a full yawn
+CORNER_PULL_M = 0.005                               # each mouth corner draws in by this much in a full yawn
 EYE_BASIS_OPEN_DEG = (9.0, 3.0)                     # upper / lower lid rotation added to the canonical eye
 EYE_SCLERA_RADIUS_M = 0.0115
 CORNEA_RADIUS_M = 0.0078
@@ -173,12 +178,21 @@ def _interp_weights(levels: Sequence[float], value: float, basis: float, prefix:
     return out
 
 
-def key_weights(eye_openness_left: float, eye_openness_right: float, mouth_openness: float) -> dict[str, float]:
-    """Shape-key weights for a pose (same function drives Blender's key blocks)."""
+def key_weights(eye_openness_left: float, eye_openness_right: float, mouth_openness: float,
+                smile: float = 0.0) -> dict[str, float]:
+    """Shape-key weights for a pose (same function drives Blender's key blocks). ``smile`` 0..1 (linear key)."""
+    if not (0.0 <= smile <= 1.0):
+        raise ValueError(f"smile must be in [0, 1], got {smile}")
     w = _interp_weights(EYE_LEVELS, eye_openness_left, 1.0, "eyeL_")
     w.update(_interp_weights(EYE_LEVELS, eye_openness_right, 1.0, "eyeR_"))
     w.update(_interp_weights(MOUTH_LEVELS, mouth_openness, 0.0, "mouth_"))
+    w["smile"] = float(smile)
     return w
+
+
+def pose_smile(pose) -> float:
+    """A DriverPose's smile amount (``pose.extra["smile"]``, 0 when absent)."""
+    return float((getattr(pose, "extra", None) or {}).get("smile", 0.0))
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -401,9 +415,9 @@ class HeadModel:
         lower_set = set(INNER_LIP_LOWER[1:-1])
         upper_set = set(INNER_LIP_UPPER[1:-1])
         # tongue: a bump on the cavity floor behind the lower teeth (moves with the jaw)
-        tc = mc + np.array([0.0, -0.0085, -0.019])
+        tc = mc + np.array([0.0, -0.008, -0.016])
         uu, vv = np.meshgrid(np.linspace(0, np.pi / 2, 5), np.linspace(0, 2 * np.pi, 17)[:-1], indexing="ij")
-        tp = np.stack([np.sin(uu) * np.cos(vv) * 0.017, np.cos(uu) * 0.0105, np.sin(uu) * np.sin(vv) * 0.013],
+        tp = np.stack([np.sin(uu) * np.cos(vv) * 0.017, np.cos(uu) * 0.0115, np.sin(uu) * np.sin(vv) * 0.0105],
                       -1).reshape(-1, 3) + tc
         ti = add(tp, np.tile(self.uv0[[14]], (len(tp), 1))).reshape(5, 16)
         tt = []
@@ -438,23 +452,26 @@ class HeadModel:
             poly = face[list(poly_ids)]
             seg = np.linalg.norm(np.diff(poly, axis=0), axis=1)
             cum = np.concatenate([[0], np.cumsum(seg)]) / seg.sum()
-            ts = np.linspace(0.06, 0.9, 26)
+            ts = np.linspace(0.05, 0.92, 40)   # dense enough to read as a dark fringe (closed eyes!) at 64 px
             lat = np.sign(poly[0, 0] - poly[-1, 0])        # outward (temporal) direction along x
             ids_all = []
             cols = []
-            for t in ts:
+            for li_, t in enumerate(ts):
                 k = min(int(np.searchsorted(cum, t, side="right") - 1), len(poly) - 2)
                 f = (t - cum[k]) / (cum[k + 1] - cum[k])
                 root = poly[k] * (1 - f) + poly[k + 1] * f
                 tang = poly[k + 1] - poly[k]
                 tang /= np.linalg.norm(tang)
-                length = 0.0075 + 0.0025 * np.sin(np.pi * t)
-                d = np.array([0.25 * lat * (1 - t) - 0.05, 0.45, 0.85])
+                # real lashes point mostly forward and curl up: seen from the front they are a dark fringe at the
+                # lid margin with short tips, not a comb (deterministic per-lash jitter, no regular fence)
+                jit = (np.sin((li_ + 1) * 12.9898 + (side == "left") * 4.1) * 43758.5453) % 1.0
+                length = (0.0055 + 0.002 * np.sin(np.pi * t)) * (0.8 + 0.4 * jit)
+                d = np.array([0.22 * lat * (1 - t) - 0.03 + 0.08 * (jit - 0.5), 0.22, 0.97])
                 d /= np.linalg.norm(d)
                 up = np.array([0.0, 1.0, 0.0])
-                mid = root + d * length * 0.55 + up * length * 0.05
-                tip = root + d * length * 0.8 + up * length * 0.45
-                w0, w1 = 0.00022, 0.00012
+                mid = root + d * length * 0.55 + up * length * 0.04
+                tip = root + d * length * 0.85 + up * length * 0.32
+                w0, w1 = 0.0003, 0.00013
                 pts = np.array([root - tang * w0, root + tang * w0, mid - tang * w1, mid + tang * w1, tip])
                 li = add(pts, np.tile(self.uv0[[poly_ids[k]]], (5, 1)))
                 add_tris([(li[0], li[1], li[3]), (li[0], li[3], li[2]), (li[2], li[3], li[4])], MAT_LASH)
@@ -558,41 +575,48 @@ class HeadModel:
                     newp = np.stack([q[:, 0], r1 * np.sin(a1), r1 * np.cos(a1)], axis=1) + ctr
                     delta[ids] = newp - V[ids]
                 keys[f"eye{'L' if side == 'left' else 'R'}_{level:.2f}"] = delta
-        # mouth: jaw rotation about the pivot (x axis), upper lip lift, corner pull-in
+        # mouth: jaw rotation about the pivot (x axis) plus lip shaping toward a rounded, oval opening: the mouth
+        # corners drop with the jaw to about mid-height of the opening, the upper lip lifts in an arch, the lower
+        # lip drops in a U, the corners draw in as the opening grows (a yawn is taller than a talking mouth).
         pivot = np.array([0.0, -0.006, -0.062]) * hs
         mid_y = 0.5 * (V[13, 1] + V[14, 1])
         jw = np.zeros(len(V))
         face_y = V[:468, 1]
         yline = mid_y + 0.45 * np.maximum(0.0, np.abs(V[:468, 0]) - 0.02)
         jw[:468] = _smoothstep((yline - face_y) / 0.009)
-        # a rounded (elliptical) opening: the lower lip drops most at the centre, less toward the corners
         xw = max(abs(V[78, 0]), abs(V[308, 0]))
-        prof = lambda x: 0.3 + 0.7 * np.sqrt(np.clip(1 - (np.asarray(x) / xw) ** 2, 0, 1))
+        arch = lambda x, p: np.clip(1 - (np.asarray(x) / xw) ** 2, 0, 1) ** p
+        prof = lambda x: MOUTH_CORNER_JAW + (1 - MOUTH_CORNER_JAW) * arch(x, 0.4)
         below = _smoothstep((mid_y - face_y - 0.002) / 0.022)
         pf = prof(V[:468, 0])
         jw[:468] *= np.where(face_y < mid_y + 0.001, pf + (1 - pf) * below, 1.0)
         for vid in INNER_LIP_LOWER[1:-1]:
             for v2 in (vid, _mir([vid])[0]):
                 jw[v2] = prof(V[v2, 0])
+        # the upper lip's sides follow the corners down (the opening's top is an arch, not a flat lid)
+        up_band = (face_y > mid_y - 0.0005) & (face_y < mid_y + 0.014)
+        side = MOUTH_CORNER_JAW * (1 - arch(V[:468, 0], 0.5)) * _smoothstep((mid_y + 0.014 - face_y) / 0.012)
+        jw[:468] = np.where(up_band, np.maximum(jw[:468], side), jw[:468])
         for vid in INNER_LIP_UPPER[1:-1]:
-            jw[[vid, _mir([vid])[0]]] = 0.0
-        jw[[78, 308]] = 0.3
-        jw[[61, 291]] = 0.25
+            jw[[vid, _mir([vid])[0]]] = MOUTH_CORNER_JAW * (1 - arch(V[vid, 0], 0.5))
+        jw[[78, 308]] = MOUTH_CORNER_JAW
+        jw[[61, 291]] = MOUTH_CORNER_JAW * 0.85
         near_mouth = _smoothstep((0.02 - np.abs(V[:468, 1] - mid_y)) / 0.01)
         jw[:468] *= 1 - 0.3 * near_mouth * _smoothstep((np.abs(V[:468, 0]) - 0.004) / 0.018)
         sh = np.arange(shell_first, pole + 1)
         jw[sh] = _smoothstep((mid_y - 0.01 - V[sh, 1]) / 0.02) * _smoothstep((V[sh, 2] + 0.075) / 0.04)
-        # lower lip eversion (lower teeth show in a yawn)
+        # lower lip eversion (the lower lip rolls out a little; it stays a thick band)
         evert = np.zeros(len(V))
-        evert[:468] = np.where(face_y < mid_y, np.sqrt(np.clip(1 - (V[:468, 0] / xw) ** 2, 0, 1)), 0.0) * \
+        evert[:468] = np.where(face_y < mid_y, arch(V[:468, 0], 0.5), 0.0) * \
             np.exp(-(((face_y - (mid_y - 0.004)) / 0.007) ** 2))
+        # upper lip lift: an arch (most at the centre, nothing at the corners), the whole lip band up to the nose
         upper_lip = np.zeros(len(V))
-        ul = np.exp(-((V[:, 0] / 0.014) ** 2)) * _smoothstep((V[:, 1] - mid_y + 0.001) / 0.002) * \
-            _smoothstep((0.018 - (V[:, 1] - mid_y)) / 0.01)
+        ul = arch(V[:, 0] / 1.08, 0.5) * _smoothstep((V[:, 1] - mid_y + 0.001) / 0.002) * \
+            _smoothstep((0.02 - (V[:, 1] - mid_y)) / 0.012)
         upper_lip[:468] = ul[:468]
         evert[list(upper_set)] = 0.0
         for vid in upper_set:       # the inner upper lip lifts fully (upper teeth show in a yawn)
-            upper_lip[vid] = np.exp(-((V[vid, 0] / 0.016) ** 2))
+            upper_lip[vid] = arch(V[vid, 0], 0.55)
         for k, ring_ids in enumerate(cav_rings[1:], start=1):
             for i, vid in enumerate(lip_loop):
                 cid = int(ring_ids[i])
@@ -605,11 +629,13 @@ class HeadModel:
                     jw[cid] = jw[vid]
         # seen from the steering column (below), a tongue/lower teeth swinging with the whole jaw hide behind the
         # rolled lower lip: the tongue stays high and forward, the lower incisors lag the lip
-        jw[tongue_ids] = 0.32
-        jw[teeth_ids["lower"]] = 0.72
+        jw[tongue_ids] = 0.55
+        jw[teeth_ids["lower"]] = 0.85
         jw[cav_pole] = 0.5
         corner_pull = np.exp(-(((V[:, 1] - mid_y) / 0.012) ** 2)) * _smoothstep((np.abs(V[:, 0]) - 0.008) / 0.015)
         corner_pull[468:] = 0.0
+        for k, ring_ids in enumerate(cav_rings[1:3], start=1):      # the lips' inner mucosa follows the corners
+            corner_pull[ring_ids] = corner_pull[lip_loop] * (1.0 if k == 1 else 0.6)
         for level in MOUTH_LEVELS:
             if level == 0.0:
                 continue
@@ -620,11 +646,26 @@ class HeadModel:
             ny = q[:, 1] * ca - q[:, 2] * sa
             nz = q[:, 1] * sa + q[:, 2] * ca
             newp = np.stack([q[:, 0], ny, nz], axis=1) + pivot
-            newp[:, 1] += 0.006 * level * upper_lip
-            newp[:, 1] -= 0.0065 * level * evert      # lower lip rolls down and out (shows the lower teeth)
-            newp[:, 2] += 0.003 * level * evert
-            newp[:, 0] -= np.sign(V[:, 0]) * 0.0035 * level * corner_pull * (1 - jw * 0.0)
+            newp[:, 1] += UPPER_LIP_LIFT_M * level * upper_lip
+            newp[:, 1] -= 0.004 * level * evert       # lower lip rolls down and out (shows the lower teeth)
+            newp[:, 2] += 0.0025 * level * evert
+            # corners draw in as the opening grows (little while talking, most in a wide yawn)
+            newp[:, 0] -= np.sign(V[:, 0]) * CORNER_PULL_M * level ** 1.5 * corner_pull
             keys[f"mouth_{level:.2f}"] = newp - V
+        # smile: the mouth corners pull up, out and back, the cheeks rise (a closed smile keeps the lips together;
+        # with the mouth open it is a laugh: a wide opening showing the teeth)
+        sm = np.zeros_like(V)
+        for cid in MOUTH_CORNERS:
+            d2 = ((V[:468] - V[cid]) ** 2).sum(1)
+            gc = np.exp(-d2 / (2 * 0.011 ** 2))
+            sgn = np.sign(V[cid, 0])
+            sm[:468] += gc[:, None] * np.array([sgn * 0.003, 0.005, -0.002])
+        for cid in (205, 425):
+            gk = np.exp(-((V[:468] - V[cid]) ** 2).sum(1) / (2 * 0.014 ** 2))
+            sm[:468] += gk[:, None] * np.array([0.0, 0.0022, 0.0012])
+        for k, ring_ids in enumerate(cav_rings[1:3], start=1):
+            sm[ring_ids] = sm[lip_loop] * (1.0 if k == 1 else 0.6)
+        keys["smile"] = sm
         # derived vertices (lid-margin band) stay fixed blends of their two parents in the basis and every key
         for vid, a, b, t in derived:
             V[vid] = (1 - t) * V[a] + t * V[b]

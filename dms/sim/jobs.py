@@ -95,13 +95,18 @@ def make_renderer(cfg: SimulateConfig):
     if threads == 0:   # share the cores between the worker processes instead of oversubscribing them
         workers = cfg.workers or (os.cpu_count() or 1)
         threads = max(1, (os.cpu_count() or 1) // max(1, workers))
-    settings = RenderSettings(samples=cfg.render.samples, device=cfg.render.device, threads=threads)
+    settings = RenderSettings(samples=cfg.render.samples, device=cfg.render.device, threads=threads,
+                              denoise=cfg.render.denoise, crop_max_scale=cfg.render.crop_max_scale)
     return MockRenderer(settings) if cfg.renderer == "mock" else Renderer(settings)
 
 
-def _sample_scene(rng: np.random.Generator, cfg: SimulateConfig, resolution: Optional[tuple[int, int]]):
+def _sample_scene(rng: np.random.Generator, cfg: SimulateConfig, resolution: Optional[tuple[int, int]],
+                  kind: str = ""):
     from dms.sim.spec import sample_scene
-    return sample_scene(rng, scene_ranges(cfg, resolution))
+    ranges = scene_ranges(cfg, resolution)
+    if kind == "frame" and cfg.crops.frame.mounts:     # frame crops may use their own (e.g. side-view) mounts
+        ranges = ranges.model_copy(update={"mounts": list(cfg.crops.frame.mounts), "mount_weights": None})
+    return sample_scene(rng, ranges)
 
 
 # --------------------------------------------------------------------------------------------- crop poses
@@ -133,20 +138,28 @@ def sample_crop_pose(kind: str, rng: np.random.Generator, cfg: SimulateConfig) -
         eo_l = eo_r = float(rng.choice([rng.uniform(0.6, 1.1), rng.uniform(0.0, 0.6)], p=[0.8, 0.2]))
     mouth, yawn, talking, cover = float(abs(rng.normal(0.0, 0.02))), False, False, False
     mc = cc.mouth
+    smile = 0.0
     if kind in ("mouth", "face", "frame"):
         r = rng.random()
         if r < mc.yawn_fraction:
-            mouth, yawn = _u(rng, (0.5, 1.0)), True
+            mouth = _u(rng, (min(1.0, mc.yawn_threshold + 0.05), 1.0))
             cover = bool(rng.random() < mc.covered_prob)
         elif r < mc.yawn_fraction + mc.talking_fraction:
-            mouth, talking = _u(rng, (0.05, 0.4)), True
+            mouth, talking = _u(rng, mc.talking_openness), True
         elif r < mc.yawn_fraction + mc.talking_fraction + mc.closed_fraction:
             mouth = _u(rng, (0.0, 0.03))
         else:
             mouth = _u(rng, (0.0, 1.0))
+        if rng.random() < mc.smile_prob:
+            smile = _u(rng, (0.3, 1.0))
     mouth = float(np.clip(mouth, 0.0, 1.0))
+    # the label follows the pixels: a mouth open wide (a yawn or a laugh) is yawn=true, whatever branch drew it
+    yawn = mouth >= mc.yawn_threshold
     hand_l, hand_r, phone = HandState.ON_WHEEL, HandState.ON_WHEEL, None
-    if kind == "frame":
+    if kind == "frame" and cc.frame.on_fraction is not None:
+        hand_l, hand_r = sample_frame_hands(rng, cc.frame.on_fraction)
+        cover = False
+    elif kind == "frame":
         states = [HandState.ON_WHEEL, HandState.LAP, HandState.GEAR_LEVER, HandState.FACE, HandState.PHONE_EAR,
                   HandState.TEXTING, HandState.DRINKING, HandState.OTHER]
         w = np.array([4.0, 1, 1, 1, 1, 1, 1, 0.5])
@@ -171,7 +184,30 @@ def sample_crop_pose(kind: str, rng: np.random.Generator, cfg: SimulateConfig) -
                       eye_yaw_deg=round(ey, 4), eye_pitch_deg=round(ep, 4), head_yaw_deg=round(hy, 4),
                       head_pitch_deg=round(hp, 4), head_roll_deg=round(hr, 4), hand_left=hand_l, hand_right=hand_r,
                       wheel_clock_left=round(_u(rng, (8.0, 10.5)), 3), wheel_clock_right=round(_u(rng, (1.5, 4.0)), 3),
-                      phone_in_hand=phone, hand_over_mouth=cover)
+                      phone_in_hand=phone, hand_over_mouth=cover,
+                      extra={"smile": round(smile, 4)} if smile else {})
+
+
+#: off-wheel hand states of frame crops with ``crops.frame.on_fraction`` (State Farm's classes: texting, phone at
+#: the ear, radio / reaching behind (OTHER), drinking, hair / make-up (FACE)) and their weights
+OFF_HAND_STATES = (HandState.TEXTING, HandState.PHONE_EAR, HandState.OTHER, HandState.DRINKING, HandState.FACE,
+                   HandState.LAP, HandState.GEAR_LEVER)
+OFF_HAND_WEIGHTS = (1.2, 1.2, 1.5, 1.0, 1.0, 0.4, 0.3)
+
+
+def sample_frame_hands(rng: np.random.Generator, on_fraction: float) -> tuple[HandState, HandState]:
+    """(left, right) hand states: both on the wheel with probability ``on_fraction``, else one hand (mostly the
+    right, the hand a passenger-side camera sees) or both off the wheel, never two phones."""
+    if rng.random() < on_fraction:
+        return HandState.ON_WHEEL, HandState.ON_WHEEL
+    w = np.asarray(OFF_HAND_WEIGHTS, dtype=np.float64)
+    r = rng.random()
+    off_r, off_l = (True, False) if r < 0.6 else ((False, True) if r < 0.9 else (True, True))
+    hand_r = OFF_HAND_STATES[int(rng.choice(len(w), p=w / w.sum()))] if off_r else HandState.ON_WHEEL
+    left_states = [s for s in OFF_HAND_STATES if s is not HandState.GEAR_LEVER]   # the lever is on the right
+    wl = np.array([x for s, x in zip(OFF_HAND_STATES, w) if s is not HandState.GEAR_LEVER])
+    hand_l = left_states[int(rng.choice(len(wl), p=wl / wl.sum()))] if off_l else HandState.ON_WHEEL
+    return hand_l, hand_r
 
 
 MAX_POSE_TRIES = 50
@@ -263,12 +299,12 @@ def _render_crops(job, cfg, w: ShardWriter, renderer, rng_scene, rng_pose, progr
     scenes, spec, n_items = [], None, 0
     for k in range(job.n_samples):
         if k % cfg.crops.poses_per_scene == 0:
-            spec = _sample_scene(rng_scene, cfg, resolution)
+            spec = _sample_scene(rng_scene, cfg, resolution, job.kind)
             scenes.append(_spec_dict(spec))
         rendered = None
         for scene_try in range(MAX_SCENE_TRIES):
             if scene_try:                          # this scene cannot show the crop (e.g. camera behind the wheel):
-                spec = _sample_scene(rng_scene, cfg, resolution)    # replace it, deterministically
+                spec = _sample_scene(rng_scene, cfg, resolution, job.kind)    # replace it, deterministically
                 scenes[-1] = _spec_dict(spec)
             pose, rendered = _visible_pose(job, cfg, renderer, spec, rng_pose, crop_names, mods, sizes)
             if rendered is not None:
@@ -283,7 +319,7 @@ def _render_crops(job, cfg, w: ShardWriter, renderer, rng_scene, rng_pose, progr
             rel = f"{job.kind}/{m}/{k:06d}_{crop_name}.png"
             w.write_image(rel, img)
             lab = (frame_crop_label(spec, pose, m, rel) if job.kind == "frame"
-                   else crop_label(spec, pose, crop_name, m, rel))
+                   else crop_label(spec, pose, crop_name, m, rel, size=sizes[job.kind]))
             if lab.scene_id != scene_id:
                 lab = dataclasses.replace(lab, scene_id=scene_id)
             w.add_crop(lab)

@@ -8,7 +8,7 @@ about the neck pivot :data:`NECK_PIVOT_HEAD_M` (head-local), see :mod:`dms.sim.c
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -16,13 +16,17 @@ from dms.contracts import CropLabel, FrameLabel
 from dms.data.crops import RIGHT_EYE_RING, LEFT_EYE_RING, crop_transform, get_crop, transform_points
 from dms.sim.camera import (D_FACING, N_FORWARD, CameraModel, gaze_angles_from_vector, matrix_to_ypr,
                             ypr_to_matrix)
-from dms.sim.head import HeadGeometry, head_model, key_weights
+from dms.sim.head import HeadGeometry, head_model, key_weights, pose_smile
 from dms.sim.pose import DriverPose
 from dms.sim.spec import SceneSpec
 
 NECK_PIVOT_HEAD_M = np.array([0.0, -0.075, -0.055])   # ~ atlanto-occipital joint, head-local
 EYE_CLOSED_THRESHOLD = 0.2                              # openness below which an eye counts as closed
 MAX_EYE_ROTATION_DEG = 50.0
+#: the upper lid follows vertical gaze (as real lids do: looking down narrows the fissure, looking up widens it):
+#: rendered aperture = openness * clip(1 + LID_FOLLOW_PER_DEG * eye pitch in the head, LID_FOLLOW_RANGE)
+LID_FOLLOW_PER_DEG = 0.013
+LID_FOLLOW_RANGE = (0.55, 1.25)
 MOUTH_LIP_IDS = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185,
                  78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191)
 FACE_KEY_IDS = (33, 133, 362, 263, 1, 61, 291, 152, 10, 234, 454)
@@ -38,6 +42,12 @@ class PosedHead:
     eye_centers_world: dict[str, np.ndarray]
     eye_R_head: dict[str, np.ndarray]  # eyeball rotation in the head frame (rest optical axis = head +z)
     gaze_world: dict[str, np.ndarray]  # unit gaze direction per eye, cabin frame
+    eye_openness: dict[str, float] = field(default_factory=dict)   # rendered aperture per eye (lid follow incl.)
+
+    def gaze_in_head_deg(self, side: str) -> tuple[float, float]:
+        """(yaw, pitch) of ``side``'s gaze relative to the head, in the camera convention of a camera the face
+        looks straight into: yaw > 0 toward the subject's left (the image's right), pitch > 0 up."""
+        return gaze_angles_from_vector(D_FACING @ (self.eye_R_head[side] @ np.array([0.0, 0.0, 1.0])))
 
     def to_world(self, p_head: np.ndarray) -> np.ndarray:
         return np.asarray(p_head) @ self.R_head.T + self.t_head
@@ -69,10 +79,14 @@ def _eye_rotation(d_head: np.ndarray) -> np.ndarray:
     return ypr_to_matrix(float(np.clip(yaw, -lim, lim)), float(np.clip(pitch, -lim, lim)), 0.0)
 
 
+def lid_follow(openness: float, eye_pitch_in_head_deg: float) -> float:
+    """Rendered eyelid aperture of an eye with ``openness`` looking ``eye_pitch_in_head_deg`` up (+) / down (-)."""
+    f = float(np.clip(1.0 + LID_FOLLOW_PER_DEG * eye_pitch_in_head_deg, *LID_FOLLOW_RANGE))
+    return float(np.clip(openness * f, 0.0, 1.3))
+
+
 def posed_head(spec: SceneSpec, pose: DriverPose) -> PosedHead:
     g = head_geometry(spec)
-    w = key_weights(pose.eye_openness_left, pose.eye_openness_right, pose.mouth_openness)
-    v = g.deform(w)
     R, t = head_transform(spec, pose)
     centers, eye_R, gaze = {}, {}, {}
     for side in ("left", "right"):
@@ -87,7 +101,13 @@ def posed_head(spec: SceneSpec, pose: DriverPose) -> PosedHead:
         centers[side] = c_world
         eye_R[side] = Re
         gaze[side] = R @ (Re @ np.array([0.0, 0.0, 1.0]))
-    return PosedHead(g, w, v, R, t, centers, eye_R, gaze)
+    op = {}
+    for side, o in (("left", pose.eye_openness_left), ("right", pose.eye_openness_right)):
+        d = eye_R[side] @ np.array([0.0, 0.0, 1.0])
+        op[side] = lid_follow(o, float(np.degrees(np.arcsin(np.clip(d[1], -1, 1)))))
+    w = key_weights(op["left"], op["right"], pose.mouth_openness, pose_smile(pose))
+    v = g.deform(w)
+    return PosedHead(g, w, v, R, t, centers, eye_R, gaze, op)
 
 
 def project_landmarks(spec: SceneSpec, pose: DriverPose, distort: bool = True,
@@ -150,8 +170,8 @@ def frame_label(spec: SceneSpec, pose: DriverPose, frame_index: int, t_s: float)
         x1, y1 = np.clip(uv[ok].max(0), 0, [cam.width - 1, cam.height - 1])
         if x1 > x0 and y1 > y0:
             box = (_r(x0, 2), _r(y0, 2), _r(x1, 2), _r(y1, 2))
-    eo_l = float(np.clip(pose.eye_openness_left, 0, 1))
-    eo_r = float(np.clip(pose.eye_openness_right, 0, 1))
+    eo_l = float(np.clip(ph.eye_openness["left"], 0, 1))     # the rendered apertures (lid follow included)
+    eo_r = float(np.clip(ph.eye_openness["right"], 0, 1))
     lm = tuple((_r(u, 3), _r(v, 3)) if np.isfinite(u) else (-1.0, -1.0) for u, v in uv)
     return FrameLabel(
         frame_index=int(frame_index), t_s=_r(t_s, 6), eye_openness_left=_r(eo_l), eye_openness_right=_r(eo_r),
@@ -201,9 +221,10 @@ def crop_label(spec: SceneSpec, pose: DriverPose, crop_name: str, modality: str,
                     head_yaw_deg=_r(hy), head_pitch_deg=_r(hp), head_roll_deg=_r(hr),
                     accessories=spec.accessories.names, camera_mount=spec.camera.mount)
     if kind == "eye":
-        o = float(np.clip(pose.eye_openness_left if side == "left" else pose.eye_openness_right, 0, 1))
+        o = float(np.clip(ph.eye_openness[side], 0, 1))
         g = gaze_cam(spec, ph, cam)[side]
         gy, gp = gaze_angles_from_vector(g)
+        attrs["gaze_in_head_deg"] = [_r(x) for x in ph.gaze_in_head_deg(side)]
         ids = LEFT_EYE_RING if side == "left" else RIGHT_EYE_RING
         pts = transform_points(M, uv[list(ids)])
         pp = transform_points(M, pupil_px(spec, ph, side)[None])[0]
@@ -219,8 +240,8 @@ def crop_label(spec: SceneSpec, pose: DriverPose, crop_name: str, modality: str,
     else:
         pts = transform_points(M, uv[list(FACE_KEY_IDS)])
         attrs["landmark_ids"] = list(FACE_KEY_IDS)
-        eo_l = float(np.clip(pose.eye_openness_left, 0, 1))
-        eo_r = float(np.clip(pose.eye_openness_right, 0, 1))
+        eo_l = float(np.clip(ph.eye_openness["left"], 0, 1))
+        eo_r = float(np.clip(ph.eye_openness["right"], 0, 1))
         gy, gp = gaze_angles_from_vector(sum(gaze_cam(spec, ph, cam).values()))
         kw.update(eye_openness=_r(min(eo_l, eo_r)), eye_closed=bool(max(eo_l, eo_r) < EYE_CLOSED_THRESHOLD),
                   mouth_openness=_r(pose.mouth_openness), yawn=bool(pose.yawn), gaze_yaw_deg=_r(gy),

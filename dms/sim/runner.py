@@ -166,7 +166,19 @@ class _Progress:
 _WORKER: dict = {}
 
 
-def _worker_init(cfg_dict: dict, factory: Optional[RendererFactory], queue) -> None:
+def _exit_with_parent(parent_pid: int, poll_s: float = 1.0) -> None:
+    """Daemon thread body: end this worker when the process that started it is gone (killed with SIGKILL or
+    SIGTERM, the parent cannot stop its pool; an orphaned Blender would keep rendering into the dataset)."""
+    while True:
+        time.sleep(poll_s)
+        if os.getppid() != parent_pid:
+            os._exit(3)
+
+
+def _worker_init(cfg_dict: dict, factory: Optional[RendererFactory], queue, parent_pid: Optional[int] = None) -> None:
+    import threading
+    threading.Thread(target=_exit_with_parent, args=(parent_pid or os.getppid(),), daemon=True,
+                     name="dms-parent-watch").start()
     _WORKER.clear()
     _WORKER.update(cfg=SimulateConfig.model_validate(cfg_dict), factory=factory or make_renderer, queue=queue,
                    renderer=None)
@@ -281,7 +293,7 @@ def _run_local(todo: list[ShardJob], cfg: SimulateConfig, root: Path, workers: i
                     book.frames(name, val)
 
         with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_worker_init,
-                                 initargs=(cfg_dict, factory, queue)) as ex:
+                                 initargs=(cfg_dict, factory, queue, os.getpid())) as ex:
             futs = {ex.submit(_worker_run, job, str(root)): job for job in pending}
             while futs:
                 done, _ = wait(list(futs), timeout=0.2, return_when=FIRST_COMPLETED)

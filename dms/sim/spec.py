@@ -19,7 +19,7 @@ from pydantic import Field, field_validator, model_validator
 
 from dms.config import ConfigModel
 from dms.errors import ConfigError
-from dms.sim.camera import MOUNTS, CameraModel
+from dms.sim.camera import FACE_MOUNTS, MOUNTS, CameraModel
 from dms.sim.head import IDENTITY_COEFFS
 
 SCHEMA = "dms.scene_spec/1"
@@ -226,7 +226,7 @@ Range = tuple[float, float]
 
 class SamplingRanges(ConfigModel):
     """Domain-randomisation ranges for :func:`sample_scene` (exposed in the simulate config)."""
-    mounts: list[str] = Field(default_factory=lambda: list(MOUNTS))
+    mounts: list[str] = Field(default_factory=lambda: list(FACE_MOUNTS))
     mount_weights: Optional[list[float]] = None
     resolutions: list[tuple[int, int]] = Field(default_factory=lambda: [(1280, 800), (640, 480)])
     hfov_deg: Range = (40.0, 60.0)
@@ -425,11 +425,26 @@ def sample_scene(rng: np.random.Generator, ranges: SamplingRanges | None = None,
     pos = tuple(float(x) for x in pos)
     head = np.array([-0.10 + body.seat_fore_aft_m, 0.0, 0.66 + body.seat_height_m]) + np.asarray(
         body.head_offset_m)
-    target = tuple(float(x) for x in head + rng.uniform(-R.aim_jitter_m, R.aim_jitter_m, 3))
+    aim = rng.uniform(-R.aim_jitter_m, R.aim_jitter_m, 3)
+    if mount.target_m is not None:     # side-view mounts aim at the body, not the head (same draws: same stream)
+        head = np.asarray(mount.target_m) + np.array([body.seat_fore_aft_m, 0.0, body.seat_height_m])
+        aim = aim * (mount.target_jitter_m / R.aim_jitter_m if R.aim_jitter_m > 0 else 0.0)
+    target = tuple(float(x) for x in head + aim)
     res = R.resolutions[int(rng.integers(len(R.resolutions)))]
     k1 = _u(rng, R.k1)
-    cam = CameraSpec(mount=mount.name, position_m=pos, target_m=target, roll_deg=_u(rng, R.camera_roll_deg),
-                     width=int(res[0]), height=int(res[1]), hfov_deg=_u(rng, R.hfov_deg),
+    # (draw order roll, hfov as before: the random stream of the face mounts is unchanged)
+    roll = _u(rng, R.camera_roll_deg)
+    if mount.roll_deg is not None:     # the mount's own bracket roll: map the draw into its range
+        lo, hi = R.camera_roll_deg
+        f = (roll - lo) / (hi - lo) if hi > lo else 0.5
+        roll = float(mount.roll_deg[0] + f * (mount.roll_deg[1] - mount.roll_deg[0]))
+    hfov = _u(rng, R.hfov_deg)
+    if mount.hfov_deg is not None:     # the mount's own lens: map the draw into its range
+        lo, hi = R.hfov_deg
+        f = (hfov - lo) / (hi - lo) if hi > lo else 0.5
+        hfov = float(mount.hfov_deg[0] + f * (mount.hfov_deg[1] - mount.hfov_deg[0]))
+    cam = CameraSpec(mount=mount.name, position_m=pos, target_m=target, roll_deg=roll,
+                     width=int(res[0]), height=int(res[1]), hfov_deg=hfov,
                      dist=(k1, float(-0.2 * k1 * rng.uniform(0, 1)), float(rng.normal(0, 4e-4)),
                            float(rng.normal(0, 4e-4)), 0.0),
                      noise_sigma_dn=_u(rng, R.noise_sigma_dn), shot_noise=float(rng.uniform(0.01, 0.04)),

@@ -56,9 +56,10 @@ def test_cli_rejects_unknown_perception_mode(scenario_dataset, dms_cli):
 
 
 def test_closed_spans_from_labels_and_the_demo_clip_sleep():
-    """The bundled demo clip's 'sleep' event (3.2 s) has its eyes closed 2.53 s (lids ramp in and out): below the
-    3 s sleep threshold, so even perfect perception raises microsleep, not sleep, and scoring does not count a
-    miss."""
+    """Sleep/microsleep are scored on the eyes-closed span of their events (the lids ramp in and out, so a 'sleep'
+    event of 3.2 s may keep the eyes closed < 3 s): with perfect perception (labels oracle), the bundled demo clip's
+    sleep event raises a sleep alert exactly when its closed span reaches the 3 s threshold, else microsleep only,
+    and scoring on closed spans never counts a sleep the eyes did not do as a miss."""
     from pathlib import Path
 
     from dms.contracts.labels import Event, FrameLabel
@@ -69,13 +70,18 @@ def test_closed_spans_from_labels_and_the_demo_clip_sleep():
     events = [Event.from_dict(e) for e in json.loads((demo / "demo_clip.events.json").read_text())]
     spans = {e.type: e.attrs.get("closed_s") for e in with_closed_spans(events, labels)}
     sleep = next(e for e in events if e.type == "sleep")
-    assert sleep.duration_s > 3.0 and spans["sleep"] < 3.0 and spans["microsleep"] >= 1.0
+    assert sleep.duration_s > 3.0 and spans["microsleep"] >= 1.0 and spans["sleep"] <= sleep.duration_s
     assert spans.get("blink") is None
     engine = FusionEngine("euro_ncap_2026")
     alerts = [a for lab in labels for a in engine.step(perception_from_label(lab, round(lab.t_s * 1e9))).events]
     raised = {a.type.value for a in alerts if a.active}
-    assert "microsleep" in raised and "sleep" not in raised
+    assert "microsleep" in raised
+    assert ("sleep" in raised) == (spans["sleep"] >= 3.0)
     dur = labels[-1].t_s + 1 / 15
     per = score_alerts(alerts, with_closed_spans(events, labels), dur, "euro_ncap_2026")["per_event_type"]
-    assert per["sleep"]["n_required"] == 0 and per["microsleep"]["detection_rate"] == 1.0
-    assert score_alerts(alerts, events, dur, "euro_ncap_2026")["per_event_type"]["sleep"]["detection_rate"] == 0.0
+    assert per["microsleep"]["detection_rate"] == 1.0
+    if spans["sleep"] < 3.0:
+        assert per["sleep"]["n_required"] == 0
+        assert score_alerts(alerts, events, dur, "euro_ncap_2026")["per_event_type"]["sleep"]["detection_rate"] == 0.0
+    else:
+        assert per["sleep"]["detection_rate"] == 1.0

@@ -65,8 +65,15 @@ def test_crop_poses_cover_states_per_kind():
     rng = np.random.default_rng(1)
     mouth = [sample_crop_pose("mouth", rng, cfg) for _ in range(400)]
     yawns = [p for p in mouth if p.yawn]
-    assert 0.25 < len(yawns) / 400 < 0.45 and all(p.mouth_openness >= 0.5 for p in yawns)
-    assert any(p.talking for p in mouth) and any(p.hand_over_mouth for p in yawns)
+    thr = cfg.crops.mouth.yawn_threshold
+    # the label follows the pixels: yawn <=> mouth open at least yawn_threshold (wide-open yawns and laughs)
+    assert all((p.mouth_openness >= thr) == p.yawn for p in mouth)
+    assert 0.35 < len(yawns) / 400 < 0.6
+    talking = [p for p in mouth if p.talking]
+    assert talking and not any(p.yawn for p in talking)
+    assert any(p.hand_over_mouth for p in yawns)
+    smiles = [p for p in mouth if p.extra.get("smile", 0.0) > 0]
+    assert 0.15 < len(smiles) / 400 < 0.45 and any(p.yawn for p in smiles) and any(not p.yawn for p in smiles)
     frames = [sample_crop_pose("frame", rng, cfg) for _ in range(400)]
     states = {p.hand_right for p in frames} | {p.hand_left for p in frames}
     assert {HandState.ON_WHEEL, HandState.PHONE_EAR, HandState.TEXTING, HandState.LAP} <= states
@@ -221,3 +228,37 @@ def test_scene_that_can_never_show_the_crop_is_resampled(tmp_path, monkeypatch):
     monkeypatch.setattr(jobs, "crop_visible", lambda spec, pose, kind: False)
     with pytest.raises(jobs.DmsError, match="no visible mouth crop in 5 scenes"):
         execute_shard(job, cfg, tmp_path / "again", MockRenderer())
+
+
+def test_render_settings_from_config_denoise_and_crop_scale_cap():
+    from dms.errors import ConfigError
+    from dms.sim.jobs import make_renderer
+    from dms.sim.render import RenderSettings
+    cfg = load_config(SimulateConfig, overrides=["renderer=mock", "render.denoise=false",
+                                                 "render.crop_max_scale=2.5", "workers=1"])
+    r = make_renderer(cfg)
+    assert r.settings.denoise is False and r.settings.crop_max_scale == 2.5
+    assert make_renderer(load_config(SimulateConfig, overrides=["renderer=mock"])).settings.denoise is True
+    with pytest.raises(ConfigError):
+        load_config(SimulateConfig, overrides=["render.crop_max_scale=9"])
+    with pytest.raises(ValueError):
+        RenderSettings(crop_max_scale=0.0)
+
+
+def test_crop_max_scale_caps_the_crop_render_resolution():
+    """Crops render at just enough pixels for their size, capped at crop_max_scale x native: a 64 px crop of a
+    face far from a low-resolution camera is rendered above native only when the cap allows it."""
+    from dms.sim.render import RenderSettings
+    from dms.sim.pose import DriverPose
+    from dms.sim.spec import sample_scene
+    spec = sample_scene(np.random.default_rng(0)).with_resolution(320, 240)
+    seen = {}
+
+    class Probe(MockRenderer):
+        def _render_region(self, spec, pose, modality, cam, border, crop=False):
+            seen[self.settings.crop_max_scale] = cam.width
+            return super()._render_region(spec, pose, modality, cam, border, crop)
+
+    for cap in (1.0, 3.0):
+        Probe(RenderSettings(crop_max_scale=cap)).render_crops(spec, DriverPose(), ("eye_left",), ("nir",))
+    assert seen[1.0] <= 320 < seen[3.0] <= 3 * 320

@@ -166,3 +166,17 @@ def test_face_mask_hides_lower_face_landmarks():
     assert vis[13] and vis[152] and not vis_m[13] and not vis_m[152]   # lips and chin covered
     assert vis_m[159] == vis[159] and vis_m[386] == vis[386]           # eyes unaffected
     assert "mask" in frame_label(masked, DriverPose(), 0, 0).accessories
+
+
+def test_smile_in_pose_extra_moves_the_labelled_mouth_corners():
+    """The smile shape key (DriverPose.extra["smile"]) drives the labels exactly as the render: corners rise in
+    the image (toward the eyes), the mouth stays closed."""
+    spec = _spec(2)
+    lm0 = np.asarray(frame_label(spec, DriverPose(), 0, 0).landmarks_px)
+    lm1 = np.asarray(frame_label(spec, DriverPose(extra={"smile": 1.0}), 0, 0).landmarks_px)
+    up = (lm0[168] - lm0[152]) / np.linalg.norm(lm0[168] - lm0[152])      # chin -> between the eyes, image px
+    mouth_w = np.linalg.norm(lm0[61] - lm0[291])
+    for c in (61, 291):
+        assert np.dot(lm1[c] - lm0[c], up) > 0.04 * mouth_w
+    assert np.linalg.norm(lm1[13] - lm1[14]) < 0.05 * mouth_w
+    assert np.allclose(lm0[10], lm1[10])

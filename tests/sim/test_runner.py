@@ -256,3 +256,57 @@ def test_ray_dead_actor_is_replaced_and_its_shard_retried(tmp_path, reference, m
     assert sorted(rep.attempts.values())[-1] == 1
     assert _labels(tmp_path) == reference
     assert not list((tmp_path / "shards").glob(".tmp-*"))
+
+
+_ORPHAN_PARENT = r"""
+import multiprocessing as mp, sys, time
+from dms.sim import runner
+
+def child(parent_pid):
+    import threading
+    threading.Thread(target=runner._exit_with_parent, args=(parent_pid, 0.1), daemon=True).start()
+    time.sleep(60)
+
+if __name__ == "__main__":
+    import os
+    p = mp.get_context("spawn").Process(target=child, args=(os.getpid(),))
+    p.start()
+    print(p.pid, flush=True)
+    time.sleep(60)
+"""
+
+
+def test_render_worker_exits_when_its_parent_is_killed(tmp_path):
+    """SIGKILL of `dms simulate` must not leave an orphaned worker rendering into the dataset."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    script = tmp_path / "parent.py"
+    script.write_text(_ORPHAN_PARENT)
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                              cwd=os.getcwd())
+    try:
+        child_pid = int(parent.stdout.readline())
+        time.sleep(0.5)
+        os.kill(child_pid, 0)                       # alive while the parent lives
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+        deadline = time.time() + 10
+        def running(pid):                           # a zombie (exited, not yet reaped by init) is not running
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+            except FileNotFoundError:
+                return False
+        while time.time() < deadline:
+            if not running(child_pid):
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(child_pid, signal.SIGKILL)
+            raise AssertionError("worker still alive 10 s after its parent was killed")
+    finally:
+        if parent.poll() is None:
+            parent.kill()

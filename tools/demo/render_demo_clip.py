@@ -2,7 +2,8 @@
 """Render the bundled demo clip (`make demo` plays it through `dms run`).
 
 A scripted behaviour timeline (dms.sim.scenarios.ScenarioBuilder) of a driver with normal blinks, one microsleep
-(~1.5 s), a yawn, a long glance away to the infotainment screen (>= 3.5 s) and a sleep episode (>= 3 s), rendered
+(~1.5 s), a yawn, a long glance away to the infotainment screen (>= 3.5 s) and a sleep episode (4.4 s: eyes closed
+>= 3 s once the lids have ramped), rendered
 as RGB at 15 fps with the real Blender renderer (``--renderer mock`` for a quick pipeline check), written as
 
   tools/demo/demo_clip.mp4             mp4v, <= 3 MB
@@ -42,12 +43,12 @@ def build_timeline(fps: float, seed: int):
     from dms.contracts import GazeZone
     from dms.sim.scenarios import BehaviourParams, ScenarioBuilder
     params = BehaviourParams(blink_rate_alert_per_min=18.0, blink_rate_drowsy_per_min=24.0)
-    b = ScenarioBuilder(15.2, fps, np.random.default_rng(seed), params, drowsiness=0.3, preset_name="demo")
+    b = ScenarioBuilder(16.8, fps, np.random.default_rng(seed), params, drowsiness=0.3, preset_name="demo")
     placed = [
         b.add("microsleep", 1.2, 1.5),
         b.add("yawn", 3.2, 4.0, covered=False, hands=()),
         b.add("long_glance", 7.6, 3.6, zone=GazeZone.INFOTAINMENT, owl=True),
-        b.add("sleep", 11.6, 3.2, hands=(), nod_deg=14.0, roll_deg=6.0),
+        b.add("sleep", 11.6, 4.4, hands=(), nod_deg=14.0, roll_deg=6.0),   # eyes closed >= 3 s (lids ramp)
     ]
     if not all(placed):
         raise RuntimeError(f"demo timeline does not fit: {placed}")

@@ -19,7 +19,7 @@ import numpy as np
 from mathutils import Matrix
 
 from dms.sim import head as headmod
-from dms.sim.camera import CameraModel
+from dms.sim.camera import MOUNTS, CameraModel
 from dms.sim.labels import head_geometry, posed_head
 from dms.sim.pose import DriverPose
 from dms.sim.spec import SceneSpec, skin_albedo_rgb
@@ -219,9 +219,9 @@ class BlenderView:
         self.m_skin = _Mat("skin", roughness=0.45, specular=0.45, view=V)
         self._skin_textures()
         self.m_mouth = _Mat("mouth", (0.3, 0.05, 0.05), 0.42, 0.5, view=V)
-        self.m_teeth = _Mat("teeth", (0.75, 0.72, 0.62), 0.7, 0.3, view=V)
+        self.m_teeth = _Mat("teeth", (0.8, 0.77, 0.68), 0.75, 0.3, view=V)
         self.m_lash = _Mat("lash", (0.02, 0.015, 0.01), 0.1, 0.6, view=V)
-        self.m_tongue = _Mat("tongue", (0.5, 0.13, 0.13), 0.5, 0.35, view=V)
+        self.m_tongue = _Mat("tongue", (0.68, 0.33, 0.33), 0.55, 0.35, view=V)
         self.m_margin = _Mat("lid_margin", (0.55, 0.28, 0.25), 0.5, 0.25, view=V)
         self.m_conj = _Mat("conjunctiva", (0.72, 0.6, 0.56), 0.62, 0.12, specular=0.7, view=V)
         self.m_lipin = _Mat("lip_inner", (0.5, 0.16, 0.15), 0.42, 0.3, specular=0.6, view=V)
@@ -324,7 +324,7 @@ class BlenderView:
         t_h.extension = "EXTEND"
         t_h.interpolation = "Cubic"
         hsum = nt.nodes.new("ShaderNodeMath"); hsum.operation = "MULTIPLY_ADD"
-        hsum.inputs[1].default_value = 2.5                  # crease groove ~2.5x the pore relief
+        hsum.inputs[1].default_value = 1.2                  # crease groove ~1.2x the pore relief
         nt.links.new(t_h.outputs["Color"], hsum.inputs[0])
         nt.links.new(noise.outputs["Fac"], hsum.inputs[2])
         nt.links.new(hsum.outputs[0], bump.inputs["Height"])
@@ -343,8 +343,8 @@ class BlenderView:
         nt.links.new(sc.outputs[0], ping.inputs[0])             # 0 at a gap, 0.5 mid-tooth
         ramp = nt.nodes.new("ShaderNodeValToRGB")
         cr = ramp.color_ramp
-        cr.elements[0].position, cr.elements[0].color = 0.0, (0.25, 0.22, 0.2, 1)
-        cr.elements[1].position, cr.elements[1].color = 0.09, (1, 1, 1, 1)
+        cr.elements[0].position, cr.elements[0].color = 0.0, (0.62, 0.58, 0.55, 1)   # subtle interdental lines
+        cr.elements[1].position, cr.elements[1].color = 0.06, (1, 1, 1, 1)
         nt.links.new(ping.outputs[0], ramp.inputs["Fac"])
         side = nt.nodes.new("ShaderNodeMath"); side.operation = "MULTIPLY_ADD"
         side.inputs[1].default_value = -18.0; side.inputs[2].default_value = 1.0
@@ -370,7 +370,7 @@ class BlenderView:
         mr = nt.nodes.new("ShaderNodeMapRange")
         mr.inputs["From Min"].default_value = 0.035      # head-local z of the lips ~0.05..0.06; deeper = darker
         mr.inputs["From Max"].default_value = 0.055
-        mr.inputs["To Min"].default_value = 0.22
+        mr.inputs["To Min"].default_value = 0.1
         mr.inputs["To Max"].default_value = 1.0
         nt.links.new(sep.outputs["Z"], mr.inputs["Value"])
         mul = nt.nodes.new("ShaderNodeMix"); mul.data_type = "RGBA"; mul.blend_type = "MULTIPLY"
@@ -466,9 +466,10 @@ class BlenderView:
         ir = 0.49
         if nir:
             # 940/850 nm: melanin absorbs little, so even brown irises are mid-grey (lighter than in RGB)
-            iris = (0.42 + 0.2 * float(np.mean(idn.iris_rgb)),) * 3
-            iris_dark = (0.3,) * 3
-            sclera = (0.66,) * 3
+            # (real NIR eye crops, e.g. MRL, still show a clearly darker iris disc against the sclera)
+            iris = (0.26 + 0.3 * float(np.mean(idn.iris_rgb)),) * 3
+            iris_dark = (0.17,) * 3
+            sclera = (0.72,) * 3
         else:
             iris = tuple(idn.iris_rgb)
             iris_dark = tuple(0.45 * c for c in idn.iris_rgb)
@@ -583,6 +584,37 @@ class BlenderView:
                                                              scale=(0.045, 0.03, 0.09)), None, [self.m_skin])
             self.arm_parts[side] = (up, fo, hand)
         self.phone = self._box("phone", (0.075, 0.008, 0.15), (0, 0, 0), mats=[self.m_phone], bevel=0.004)
+        # side-view body: legs (thigh, shin, shoe), seat cushion, a cup for drinking, striped/plain clothing
+        self.m_pants = _Mat("pants", (0.1, 0.12, 0.2), 0.3, 0.85, specular=0.2, view=self)
+        self.m_shoe = _Mat("shoe", (0.05, 0.04, 0.04), 0.1, 0.5, view=self)
+        self.m_cup = _Mat("cup", (0.8, 0.8, 0.8), 0.6, 0.4, view=self)
+        self.leg_parts = {}
+        for side in ("left", "right"):
+            th = self._cylinder(f"thigh_{side}", 0.075, 0.06, 1.0, 14, [self.m_pants])
+            sh = self._cylinder(f"shin_{side}", 0.05, 0.042, 1.0, 12, [self.m_pants])
+            ft = self._box(f"shoe_{side}", (0.26, 0.1, 0.09), (0, 0, 0), mats=[self.m_shoe], bevel=0.02)
+            self.leg_parts[side] = (th, sh, ft)
+        self.hips = self._obj("hips", self._uv_sphere("hips", 1.0, 20, 10, scale=(0.16, 0.19, 0.11)), None,
+                              [self.m_pants])
+        self.seat_cushion = self._box("seat_cushion", (0.52, 0.52, 0.13), (0, 0, 0), mats=[self.m_seat], bevel=0.04)
+        self.cup = self._cylinder("cup", 0.036, 0.03, 0.13, 16, [self.m_cup])
+        # clothing pattern: horizontal stripes (object z) mixed into the RGB colour with a per-scene strength
+        nt = self.m_cloth.nt
+        wave = nt.nodes.new("ShaderNodeTexWave")
+        wave.wave_type = "BANDS"
+        wave.bands_direction = "Z"
+        wave.inputs["Scale"].default_value = 2.0
+        tc = nt.nodes.new("ShaderNodeTexCoord")
+        nt.links.new(tc.outputs["Object"], wave.inputs["Vector"])
+        ramp = nt.nodes.new("ShaderNodeMath")
+        ramp.operation = "GREATER_THAN"
+        ramp.inputs[1].default_value = 0.5
+        nt.links.new(wave.outputs["Fac"], ramp.inputs[0])
+        self.cloth_stripe = nt.nodes.new("ShaderNodeMix")
+        self.cloth_stripe.data_type = "RGBA"
+        nt.links.new(ramp.outputs["Value"], self.cloth_stripe.inputs["Factor"])
+        nt.links.new(self.cloth_stripe.outputs["Result"], self.m_cloth.mix.inputs["A"])
+        self.cloth_wave = wave
 
     def _build_cabin(self) -> None:
         # steering wheel: torus, hub, spokes (object at wheel centre, local Z = wheel axis)
@@ -683,12 +715,12 @@ class BlenderView:
         self.skin_bump.inputs["Strength"].default_value = float(0.15 + 0.35 * idn.pore_strength)
         self.m_skin.bsdf.inputs["Roughness"].default_value = float(idn.skin_roughness)
         skin = skin_albedo_rgb(idn.skin_tone, idn.skin_redness)
-        self.m_margin.set_colors(tuple(np.array(skin) * np.array([0.95, 0.6, 0.55])), 0.5)
+        self.m_margin.set_colors(tuple(np.array(skin) * np.array([0.95, 0.7, 0.65])), 0.6)
         t = idn.sclera_tint
         self.m_conj.set_colors((0.74, 0.62 - 0.06 * t, 0.58 - 0.1 * t), 0.6)
         self.m_lipin.set_colors(tuple(np.array(skin) * np.array([0.9, 0.42, 0.42]) + np.array([0.12, 0.02, 0.02])),
                                 0.4)
-        self.m_lash.set_colors(tuple(np.array(idn.brow_rgb) * 0.5), 0.08)
+        self.m_lash.set_colors(tuple(np.array(idn.brow_rgb) * 0.35), 0.05)
         self.m_hair.set_colors(tuple(idn.hair_rgb), float(0.12 + 0.55 * np.mean(idn.hair_rgb)))
         # hair mesh
         if self.hair is not None:
@@ -767,6 +799,44 @@ class BlenderView:
         for ob, side in zip(self.shoulders, ("left", "right")):
             ob.location = tuple(self._shoulders[side] + np.array([-0.01, -0.01 if side == "left" else 0.01, -0.01]))
         self.m_cloth.set_colors(tuple(b.shirt_rgb), float(0.2 + 0.6 * np.mean(b.shirt_rgb)))
+        # clothing beyond the spec's shirt colour, derived from the texture seed (reproducible from the spec):
+        # stripes (a third of the shirts), trousers colour (jeans / khaki / dark / random), sleeves
+        rng = np.random.default_rng(spec.texture_seed + 11)
+        shirt = np.asarray(b.shirt_rgb, float)
+        striped = rng.random() < 0.35
+        second = np.clip(shirt * rng.uniform(0.15, 0.5), 0, 1) if rng.random() < 0.5 else \
+            np.clip(rng.uniform(0.6, 0.95) * np.ones(3), 0, 1)
+        self.cloth_stripe.inputs["A"].default_value = (*shirt, 1.0)
+        self.cloth_stripe.inputs["B"].default_value = (*(second if striped else shirt), 1.0)
+        self.cloth_wave.inputs["Scale"].default_value = float(rng.uniform(6.0, 14.0))
+        pants = [(0.08, 0.12, 0.25), (0.45, 0.36, 0.22), (0.04, 0.04, 0.045), (0.25, 0.25, 0.27)]
+        pc = np.asarray(pants[int(rng.integers(len(pants)))]) * rng.uniform(0.7, 1.3) if rng.random() < 0.8 else \
+            rng.uniform(0.03, 0.6, 3)
+        pc = tuple(float(x) for x in np.clip(pc, 0, 1))
+        self.m_pants.set_colors(pc, float(0.15 + 0.6 * np.mean(pc)))
+        self.m_shoe.set_colors(tuple(float(x) for x in rng.uniform(0.02, 0.5) * np.ones(3)), 0.2)
+        cup = tuple(float(x) for x in rng.uniform(0.1, 0.95, 3))
+        self.m_cup.set_colors(cup, float(0.2 + 0.6 * np.mean(cup)))
+        skin_forearm = b.sleeve == "short"
+        for side, (up, fo, hand) in self.arm_parts.items():
+            want = self.m_skin.m if skin_forearm else self.m_cloth.m
+            if fo.data.materials[0] != want:
+                fo.data.materials[0] = want
+        # hips, thighs, shins on the seat; feet toward the pedals (static per scene)
+        hz = 0.05 + b.seat_height_m * 0.5
+        hx = -0.06 + b.seat_fore_aft_m
+        self.hips.location = (hx, 0.0, hz)
+        self.seat_cushion.location = (hx + 0.12, 0.0, hz - 0.13)
+        self.seat_cushion.rotation_euler = (0, np.radians(-8), 0)
+        spread = rng.uniform(0.08, 0.16)
+        for side, (th, sh, ft) in self.leg_parts.items():
+            sgn = 1.0 if side == "left" else -1.0
+            hip = np.array([hx + 0.02, sgn * 0.09, hz])
+            knee = np.array([hx + 0.40 + rng.uniform(-0.03, 0.05), sgn * spread, hz + rng.uniform(0.03, 0.12)])
+            foot = np.array([knee[0] + rng.uniform(0.12, 0.26), sgn * (spread + 0.02), -0.30])
+            self._place_segment(th, hip, knee)
+            self._place_segment(sh, knee, foot)
+            ft.location = tuple(foot + np.array([0.08, 0.0, -0.02]))
 
     def _set_cabin(self, spec: SceneSpec) -> None:
         c = spec.cabin
@@ -803,7 +873,16 @@ class BlenderView:
         self.m_headliner.set_colors(tuple(c.headliner_rgb), float(0.3 + 0.5 * np.mean(c.headliner_rgb)))
         self.m_trim.set_colors(tuple(c.trim_rgb), float(0.1 + 0.5 * np.mean(c.trim_rgb)))
         col = {"road": (0.25, 0.25, 0.24), "city": (0.35, 0.33, 0.3), "trees": (0.12, 0.2, 0.08)}[c.scenery]
+        if rng.random() < 0.5:     # bright surroundings (sunlit concrete, sky-lit facades): over-exposed windows
+            col = tuple(float(x) for x in rng.uniform(0.35, 0.9) * rng.uniform(0.75, 1.0, 3))
         self.m_outside.set_colors(col, 0.45 if c.scenery == "trees" else 0.3)
+        # side views (a camera that sees the driver's window) in daylight: the outside is far brighter than the
+        # cabin, so the metered driver leaves the windows blown out (as in real side-view footage)
+        mount = MOUNTS.get(spec.camera.mount)
+        glow = (mount is not None and mount.target_m is not None and spec.lighting.time_of_day != "night"
+                and rng.random() < 0.85)
+        self.m_outside.bsdf.inputs["Emission Color"].default_value = (*col, 1.0)
+        self.m_outside.bsdf.inputs["Emission Strength"].default_value = float(rng.uniform(1.0, 6.0) if glow else 0.0)
 
     def _set_lights_static(self, spec: SceneSpec) -> None:
         L = spec.lighting
@@ -918,6 +997,13 @@ class BlenderView:
         M[:3, 3] = a
         ob.matrix_world = Matrix(M.tolist())
 
+    @staticmethod
+    def _pose_variant(pose: DriverPose, side: str) -> np.random.Generator:
+        """Deterministic per-pose randomness for hand-pose variants (same pose -> same render)."""
+        import hashlib
+        h = hashlib.sha256(f"{side}|{pose!r}".encode()).digest()
+        return np.random.default_rng(int.from_bytes(h[:8], "big"))
+
     def _hand_target(self, spec: SceneSpec, pose: DriverPose, side: str, ph) -> np.ndarray:
         c = spec.cabin
         st = pose.hand_left if side == "left" else pose.hand_right
@@ -927,19 +1013,32 @@ class BlenderView:
             Rw = self._wheel_R
             return np.asarray(c.wheel_center_m) + Rw @ np.array([np.cos(ang), np.sin(ang), 0.0]) * c.wheel_radius_m \
                 + Rw[:, 2] * 0.02
-        rest = spec.head_rest_position_m()
         sgn = 1.0 if side == "left" else -1.0
+        v = self._pose_variant(pose, side)
+        j = v.uniform(-1, 1, 3)
+        b = spec.body
+        seat = np.array([b.seat_fore_aft_m, 0.0, b.seat_height_m])
         if st is HandState.LAP:
-            return np.array([0.15, sgn * 0.12, 0.05])
+            return np.array([0.15, sgn * 0.12, 0.08]) + seat + j * [0.08, 0.04, 0.03]
         if st is HandState.GEAR_LEVER:
-            return np.array([0.25, -0.33, 0.12])
-        if st in (HandState.FACE, HandState.DRINKING) or pose.hand_over_mouth:
+            return np.array([0.25, -0.33, 0.12]) + j * [0.04, 0.03, 0.03]
+        if pose.hand_over_mouth:
             return ph.to_world(np.array([sgn * 0.01, -0.05, 0.07]))
+        if st is HandState.DRINKING:                         # cup at the mouth
+            return ph.to_world(np.array([sgn * 0.02, -0.06, 0.10]) + j * [0.01, 0.01, 0.015])
+        if st is HandState.FACE:                             # hair / make-up / chin / rubbing the eyes
+            spots = ((0.075, 0.07, -0.04), (0.03, 0.13, 0.0), (0.01, -0.05, 0.07), (0.05, 0.03, 0.06),
+                     (0.09, -0.02, -0.06))
+            return ph.to_world(np.array(spots[int(v.integers(len(spots)))]) * [sgn, 1, 1] + j * 0.012)
         if st is HandState.PHONE_EAR:
-            return ph.to_world(np.array([sgn * 0.085, -0.01, -0.03]))
-        if st is HandState.TEXTING:
-            return np.array([0.28, sgn * 0.06, 0.28])
-        return np.array([0.2, sgn * 0.25, 0.2])
+            return ph.to_world(np.array([sgn * 0.085, -0.01, -0.03]) + j * [0.005, 0.01, 0.015])
+        if st is HandState.TEXTING:                          # phone in front of the chest ... low over the lap
+            k = v.random()
+            return np.array([0.16 + 0.12 * k, sgn * 0.08, 0.40 - 0.22 * k]) + seat + j * [0.04, 0.04, 0.03]
+        # OTHER: the radio / centre console, or reaching behind the seat
+        if v.random() < 0.6:
+            return np.array([0.42, -0.26, 0.24]) + j * [0.05, 0.05, 0.07]
+        return np.array([-0.40, sgn * 0.30, 0.42]) + seat + j * [0.06, 0.05, 0.08]
 
     def _pose_arms(self, spec: SceneSpec, pose: DriverPose, ph) -> None:
         b = spec.body
@@ -972,6 +1071,16 @@ class BlenderView:
         if phone_hand is not None:
             h, hd = phone_hand
             self.phone.location = tuple(h + hd * 0.06)
+        drink = [s for s in ("left", "right") if (pose.hand_left if s == "left" else pose.hand_right)
+                 is HandState.DRINKING and not pose.hand_over_mouth]
+        self.cup.hide_render = not drink
+        if drink:
+            h = self._hand_target(spec, pose, drink[0], ph)
+            up, fo, hand = self.arm_parts[drink[0]]
+            # cup held in the hand, tilted toward the mouth
+            axis = np.array([0.35, 0.0, 1.0])
+            self._place_segment(self.cup, h - axis / np.linalg.norm(axis) * 0.09, h + axis / np.linalg.norm(axis)
+                                * 0.04, fixed_length=0.13)
 
     # ----------------------------------------------------------------------------------------------- render
     def _set_camera(self, cam: CameraModel) -> None:

@@ -75,9 +75,10 @@ def face_textures(spec: SceneSpec, size: int = 512) -> tuple[np.ndarray, np.ndar
     nir *= 1 - 0.5 * np.clip(under, 0, 0.35)
     # upper-lid crease (supratarsal fold) between the lid and the orbit rim: a soft dark curve that stays on the
     # skin when the lid closes, so a closed eye shows a lid, a crease and a lash line, not a blank patch
-    crease = _crease_mask(uv, size) * (0.7 + 0.008 * max(idn.age_years - 25, 0))
-    rgb *= (1 - np.clip(crease, 0, 0.8))[..., None]
-    nir *= 1 - 0.85 * np.clip(crease, 0, 0.8)
+    # (subtle: a dark painted crease makes a closed eye read as an outlined almond, i.e. a narrow open eye)
+    crease = _crease_mask(uv, size) * (0.3 + 0.006 * max(idn.age_years - 25, 0))
+    rgb *= (1 - np.clip(crease, 0, 0.45))[..., None]
+    nir *= 1 - 0.6 * np.clip(crease, 0, 0.45)
     # lower lashes: short sparse dark hairs hanging from the lower lid margin (outer two thirds)
     lashes = np.zeros((size, size), np.float32)
     for ids in (R_LOWER0, _mir(R_LOWER0)):
@@ -101,11 +102,16 @@ def face_textures(spec: SceneSpec, size: int = 512) -> tuple[np.ndarray, np.ndar
     # lips
     lips = np.zeros((size, size), np.float32)
     cv2.fillPoly(lips, [P(OUTER_LIPS)], 1.0, **sh)
-    lips = cv2.GaussianBlur(lips, (0, 0), size * 0.004)
-    lip_rgb = base * np.array([0.85, 0.52, 0.52]) if idn.makeup < 0.5 else np.array([0.5, 0.06, 0.1]) * (
-        0.6 + 0.4 * rng.random())
+    # the vermilion border: a slightly darker rim where lip meets skin (a defined outline, also in gray)
+    rim = cv2.GaussianBlur(lips, (0, 0), size * 0.002) - cv2.GaussianBlur(
+        cv2.erode(lips, np.ones((3, 3), np.uint8), iterations=max(1, int(size * 0.004))), (0, 0), size * 0.002)
+    lips = cv2.GaussianBlur(lips, (0, 0), size * 0.003)
+    red = float(rng.uniform(0.0, 1.0))                  # lips clearly darker/redder than skin (varies per person)
+    lip_rgb = base * np.array([0.8 - 0.1 * red, 0.45 - 0.12 * red, 0.47 - 0.1 * red]) if idn.makeup < 0.5 else \
+        np.array([0.5, 0.06, 0.1]) * (0.6 + 0.4 * rng.random())
     rgb = rgb * (1 - lips[..., None]) + lips[..., None] * lip_rgb[None, None, :] * var[..., None]
-    nir *= 1 - 0.06 * lips
+    rgb *= (1 - 0.25 * np.clip(rim, 0, 1))[..., None]
+    nir *= 1 - (0.1 + 0.08 * red) * lips - 0.12 * np.clip(rim, 0, 1)
     # freckles and stubble
     if idn.freckles > 0:
         n = int(400 * idn.freckles)
