@@ -19,7 +19,7 @@ PROFILES = ("none", "light", "strong")
 
 def build_augmenter(profile: str, rng: np.random.Generator, geometric: bool = True,
                     zoom: tuple[float, float] | None = None,
-                    shift: float | None = None) -> Callable[[np.ndarray], np.ndarray]:
+                    shift: float | None = None, aspect: bool = True) -> Callable[[np.ndarray], np.ndarray]:
     """Return ``f(gray_u8) -> gray_u8``. ``profile``: "none" | "light" | "strong". ``zoom``: scale range of the
     framing jitter (> 1 zooms in: e.g. real datasets whose crops are tighter than the runtime's crop); ``shift``:
     translation jitter as a fraction of the crop size (real crops are not centred as exactly as landmark crops)."""
@@ -38,7 +38,7 @@ def build_augmenter(profile: str, rng: np.random.Generator, geometric: bool = Tr
                             translate_percent=(-shift, shift) if shift else ((-0.08, 0.08) if strong
                                                                              else (-0.04, 0.04)),
                             rotate=(-12, 12) if strong else (-6, 6), border_mode=cv2.BORDER_REPLICATE, p=0.8))
-        if strong:   # aspect jitter: real crops come in other aspect ratios (e.g. 34x26 eye patches) and are
+        if strong and aspect:   # aspect jitter: real crops come in other aspect ratios (e.g. 34x26 eye patches) and are
             #          resized to the square input, stretching them vertically by up to ~1.3
             ops.append(A.Affine(scale={"x": (1.0, 1.0), "y": (0.85, 1.35)}, keep_ratio=False,
                                 border_mode=cv2.BORDER_REPLICATE, p=0.5))

@@ -347,7 +347,14 @@ class Perceiver:
 
         if self._hands_failed:
             fault = FaultCode.MODEL_ERROR
-        if fields.get("gaze_yaw_deg") is not None:
+        eyes_closed = all(fields.get(f"eye_closed_prob_{s}", 0.0) >= 0.5 for s in _EYE_SIDES)
+        if eyes_closed and fields.get("gaze_yaw_deg") is not None:
+            # closed eyes have no gaze: an eye closure is drowsiness evidence, not a glance away (the gaze net's
+            # output for a hidden iris is a guess; composed with a nodding head it would read as "looking down")
+            fields["gaze_yaw_deg"] = fields["gaze_pitch_deg"] = None
+            detail.gaze_left_deg = detail.gaze_right_deg = None
+            zone = GazeZone.UNKNOWN
+        elif fields.get("gaze_yaw_deg") is not None:
             zone = zone_of(fields["gaze_yaw_deg"], fields["gaze_pitch_deg"], self.cfg.gaze, self.zones)
         elif head is not None:
             zone = zone_of(head.yaw_deg, head.pitch_deg, self.cfg.gaze, self.zones)

@@ -68,6 +68,16 @@ MOUNTS: dict[str, MountSpec] = {
 FACE_MOUNTS: tuple[str, ...] = tuple(k for k, m in MOUNTS.items() if m.target_m is None)
 
 
+def check_mounts(names: Sequence[str], what: str = "mounts") -> list[str]:
+    """Validate a non-empty list of mount names (config validators); ValueError naming the unknown ones."""
+    if not names:
+        raise ValueError(f"{what} must not be empty")
+    unknown = [m for m in names if m not in MOUNTS]
+    if unknown:
+        raise ValueError(f"unknown camera mounts {unknown}; known: {sorted(MOUNTS)}")
+    return list(names)
+
+
 def look_at(position_m: Sequence[float], target_m: Sequence[float], roll_deg: float = 0.0,
             up: Sequence[float] = (0.0, 0.0, 1.0)) -> np.ndarray:
     """R_world_from_cam (OpenCV axes) of a camera at ``position_m`` aiming at ``target_m``; roll about the

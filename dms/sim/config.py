@@ -126,13 +126,8 @@ class FrameCropsConfig(ConfigModel):
     def _mounts_known(cls, v: Optional[list[str]]) -> Optional[list[str]]:
         if v is None:
             return v
-        from dms.sim.camera import MOUNTS
-        if not v:
-            raise ValueError("crops.frame.mounts must not be empty (use null for scene.mounts)")
-        unknown = [m for m in v if m not in MOUNTS]
-        if unknown:
-            raise ValueError(f"unknown camera mounts {unknown}; known: {sorted(MOUNTS)}")
-        return v
+        from dms.sim.camera import check_mounts
+        return check_mounts(v, "crops.frame.mounts (use null for scene.mounts)")
 
 
 class CropsConfig(ConfigModel):

@@ -19,7 +19,7 @@ from pydantic import Field, field_validator, model_validator
 
 from dms.config import ConfigModel
 from dms.errors import ConfigError
-from dms.sim.camera import FACE_MOUNTS, MOUNTS, CameraModel
+from dms.sim.camera import FACE_MOUNTS, MOUNTS, CameraModel, check_mounts
 from dms.sim.head import IDENTITY_COEFFS
 
 SCHEMA = "dms.scene_spec/1"
@@ -263,12 +263,7 @@ class SamplingRanges(ConfigModel):
     @field_validator("mounts")
     @classmethod
     def _mounts_known(cls, v: list[str]) -> list[str]:
-        if not v:
-            raise ValueError("mounts must not be empty")
-        unknown = [m for m in v if m not in MOUNTS]
-        if unknown:
-            raise ValueError(f"unknown camera mounts {unknown}; known: {sorted(MOUNTS)}")
-        return v
+        return check_mounts(v)
 
     @field_validator("layouts")
     @classmethod

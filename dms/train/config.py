@@ -1,9 +1,9 @@
 """``dms train`` configuration (``dms cfg show train``)."""
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Literal, Optional, Union
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from dms.config import ConfigModel
 
@@ -17,7 +17,8 @@ class AugmentConfig(ConfigModel):
 
 class TrainConfig(ConfigModel):
     task: Literal["eye_state", "yawn", "gaze", "hands"] = Field("eye_state", description="model task")
-    data: Optional[str] = Field(None, description="simulator dataset root (dms simulate output)")
+    data: Optional[Union[str, list[str]]] = Field(None, description="simulator dataset root (dms simulate "
+                                                  "output), or a list of roots [a, b] whose samples are pooled")
     real: Optional[str] = Field(None, description="real labelled folder in the `dms eval` layout of the task "
                                 "(gaze: CSV); used by mode hybrid/finetune/adabn and measured in every mode")
     mode: Literal["synthetic", "hybrid", "finetune", "adabn"] = Field(
@@ -53,3 +54,24 @@ class TrainConfig(ConfigModel):
     augment: AugmentConfig = Field(default_factory=AugmentConfig, description="augmentation")
     name: Optional[str] = Field(None, description="model name in the manifest (default dms_<task>)")
     version: str = Field("0.1.0", description="model version in the manifest")
+
+    @field_validator("data")
+    @classmethod
+    def _data_roots(cls, v):
+        if isinstance(v, list):
+            if not v:
+                raise ValueError("data=[] lists no dataset root")
+            bad = [r for r in v if not isinstance(r, str) or not r.strip()]
+            if bad:
+                raise ValueError(f"data roots must be non-empty paths, got {bad}")
+            if len(set(v)) != len(v):
+                raise ValueError(f"data lists a root twice: {v}")
+        elif isinstance(v, str) and not v.strip():
+            raise ValueError("data is an empty path")
+        return v
+
+    def data_roots(self) -> list[str]:
+        """The synthetic dataset roots (``data`` as a list; [] when unset)."""
+        if self.data is None:
+            return []
+        return [self.data] if isinstance(self.data, str) else list(self.data)

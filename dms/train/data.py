@@ -42,6 +42,23 @@ class Samples:
                        self.shards)
 
 
+def concat_samples(parts: Sequence[Samples]) -> Samples:
+    """Pool samples (e.g. of several render sets); ``shards`` is the union of the parts' shard names."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return Samples()
+    out = Samples(source=parts[0].source)
+    for p in parts:
+        out.images += p.images
+        out.groups += p.groups
+        out.paths += p.paths
+        out.n_unreadable += p.n_unreadable
+        out.n_blank += p.n_blank
+    out.targets = np.concatenate([p.targets for p in parts]).astype(np.float32)
+    out.shards = tuple(sorted({s for p in parts for s in p.shards}))
+    return out
+
+
 def _flip_target(td: TaskDef, t: np.ndarray) -> np.ndarray:
     t = t.copy()
     for i in td.flip_negates:

@@ -95,7 +95,9 @@ def write_toy_dataset(root: str | Path, n_per_kind: int = 48, rng: Optional[np.r
                         img = draw_eye(op, yaw, pitch, rng)
                         lab = CropLabel(file=fname, kind="eye", crop=f"eye_{side}", modality=modality, side=side,
                                         scene_id=scene, eye_openness=op, eye_closed=op < 0.2, gaze_yaw_deg=yaw,
-                                        gaze_pitch_deg=pitch)
+                                        gaze_pitch_deg=pitch, head_yaw_deg=0.0, head_pitch_deg=0.0,
+                                        head_roll_deg=0.0,   # a frontal toy head: eye-in-head = camera frame
+                                        attrs={"gaze_in_head_deg": [yaw, pitch]})
                     elif kind == "mouth":
                         op = float(rng.choice([rng.uniform(0, 0.3), rng.uniform(0.6, 1.0)]))
                         img = draw_mouth(op, rng)

@@ -34,7 +34,8 @@ from dms.data.augment import build_augmenter
 from dms.errors import ConfigError, DataError, ModelError
 from dms.eval.metrics import task_metrics
 from dms.train.config import TrainConfig
-from dms.train.data import (Samples, TorchSamples, batch_inputs, load_real, load_synthetic, split_by_group,
+from dms.train.data import (Samples, TorchSamples, batch_inputs, concat_samples, load_real, load_synthetic,
+                            split_by_group,
                             stratified_split)
 from dms.train.models import build_model, n_params
 from dms.train.tasks import loss_fn
@@ -90,6 +91,23 @@ def _dataset_provenance(root: Optional[str], used_shards: tuple[str, ...] = ()) 
         except (OSError, json.JSONDecodeError, DataError):
             pass
     return info
+
+
+def _datasets_provenance(roots: list[str], root_shards: dict[str, tuple[str, ...]]) -> dict:
+    """Provenance of the synthetic data: one root -> its dict (as before); several -> ``roots`` (one dict per
+    root, each with its own shard digest), ``path`` = the first root (``dms export calib=`` default/held-out
+    check), summed ``n_shards`` and a digest over the roots' digests."""
+    if len(roots) <= 1:
+        return _dataset_provenance(roots[0] if roots else None, root_shards.get(roots[0], ()) if roots else ())
+    per = [_dataset_provenance(r, root_shards.get(r, ())) for r in roots]
+    digest = hashlib.sha256()
+    for d in per:
+        digest.update(str(d.get("shards_sha256")).encode() + b"\0")
+    uniq = lambda k: (per[0].get(k) if len({json.dumps(d.get(k)) for d in per}) == 1  # noqa: E731
+                      else [d.get(k) for d in per])
+    return {"path": per[0]["path"], "paths": [d["path"] for d in per], "name": uniq("name"), "seed": uniq("seed"),
+            "renderer": uniq("renderer"), "n_shards": sum(int(d.get("n_shards") or 0) for d in per),
+            "shards_sha256": digest.hexdigest(), "roots": per}
 
 
 def load_model_file(path: str | Path, map_location: str = "cpu") -> dict:
@@ -171,7 +189,7 @@ class Trainer:
         if cfg.mode != "synthetic" and not cfg.real:
             raise ConfigError(f"mode={cfg.mode} needs real=DIR (a labelled folder in the `dms eval` layout)")
         need_synth = cfg.mode == "hybrid" or not cfg.init or (cfg.mode == "synthetic" and cfg.epochs > 0)
-        if need_synth and not cfg.data:
+        if need_synth and not cfg.data_roots():
             raise ConfigError(f"mode={cfg.mode} needs data=DIR (a dms simulate dataset)"
                               + ("" if cfg.mode == "hybrid" else " or init=MODEL.pt"))
         self.need_synth = need_synth
@@ -181,10 +199,31 @@ class Trainer:
     def _load(self, rng: np.random.Generator) -> None:
         cfg, td = self.cfg, self.td
         self.synth_train = self.synth_val = Samples()
-        if self.need_synth or cfg.data:
-            if cfg.data:
-                s = load_synthetic(cfg.data, td, cfg.modality, cfg.max_items, rng, cfg.drop_accessories,
+        self.root_shards: dict[str, tuple[str, ...]] = {}
+        roots = cfg.data_roots()
+        if self.need_synth or roots:
+            missing = [r for r in roots if not Path(r).is_dir()]
+            if missing:
+                raise DataError(f"data root{'s' if len(missing) > 1 else ''} not found: {', '.join(missing)} "
+                                f"(data={roots if len(roots) > 1 else roots[0]})")
+            if len(roots) == 1:
+                s = load_synthetic(roots[0], td, cfg.modality, cfg.max_items, rng, cfg.drop_accessories,
                                    cfg.min_crop_std)
+                self.root_shards[roots[0]] = s.shards
+            elif roots:
+                parts = []
+                for i, r in enumerate(roots):
+                    p = load_synthetic(r, td, cfg.modality, 0, rng, cfg.drop_accessories, cfg.min_crop_std)
+                    self.root_shards[r] = p.shards
+                    if i:   # scene ids (shard/index) repeat across render sets: keep the scenes apart in the
+                        p.groups = [f"{i}:{g}" for g in p.groups]  # split (root 0 splits as when trained alone)
+                    parts.append(p)
+                s = concat_samples(parts)
+                if cfg.max_items and len(s) > cfg.max_items:
+                    s = s.subset(np.sort(rng.choice(len(s), size=cfg.max_items, replace=False)))
+                log.info("pooled %d synthetic samples from %d roots: %s", len(s), len(roots),
+                         ", ".join(f"{r} ({len(p)})" for r, p in zip(roots, parts)))
+            if roots:
                 self.synth_train, self.synth_val = split_by_group(s, cfg.val_fraction, cfg.seed)
         self.real_adapt = self.real_hold = Samples(source="real")
         self.real_unreadable = 0
@@ -224,7 +263,8 @@ class Trainer:
         cfg, td = self.cfg, self.td
         aug_s = build_augmenter(cfg.augment.profile, rng,
                                 zoom=td.zoom if cfg.augment.profile == "strong" else None,
-                                shift=td.shift if cfg.augment.profile == "strong" else None)
+                                shift=td.shift if cfg.augment.profile == "strong" else None,
+                                aspect=td.aspect_jitter)
         aug_r = build_augmenter(cfg.augment.real_profile, rng)
         gen = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
         if phase == "finetune":
@@ -369,17 +409,13 @@ class Trainer:
         log.info("wrote %s", self.out / "model.pt")
         return {"model": str(self.out / "model.pt"), **metrics}
 
-    def _used_shards(self) -> tuple[str, ...]:
-        tr, va = getattr(self, "synth_train", None), getattr(self, "synth_val", None)
-        return tuple(sorted(set(getattr(tr, "shards", ())) | set(getattr(va, "shards", ()))))
-
     def _model_info(self, metrics: Optional[dict]) -> dict:
         cfg, td = self.cfg, self.td
         return {
             "format": MODEL_FORMAT, "task": td.name, "arch": self.arch, "input_size": list(self.input_size),
             "name": cfg.name or f"dms_{td.name}", "version": cfg.version,
             "preprocessing": td.preprocessing(self.input_size), "crop": td.crop_dict(),
-            "training": {"mode": cfg.mode, "data": _dataset_provenance(cfg.data, self._used_shards()),
+            "training": {"mode": cfg.mode, "data": _datasets_provenance(cfg.data_roots(), getattr(self, "root_shards", {})),
                          "real": {"path": cfg.real, "holdout": cfg.real_holdout} if cfg.real else None,
                          "init": cfg.init, "seed": cfg.seed, "config": cfg.model_dump(mode="json"),
                          "config_key": _config_key(cfg), "git_rev": _git_rev(), "torch": str(torch.__version__)},

@@ -72,3 +72,16 @@ def test_perceiver_composes_eye_in_head_gaze_with_the_head_pose(models_dir, fron
         want = [compose_gaze(head, *raw[s]) for s in ("left", "right")]
         assert p.gaze_yaw_deg == pytest.approx((want[0][0] + want[1][0]) / 2, abs=1e-4)
         assert p.gaze_pitch_deg == pytest.approx((want[0][1] + want[1][1]) / 2, abs=1e-4)
+
+
+def test_closed_eyes_have_no_gaze(models_dir, frontend):
+    """Both eyes closed: no gaze angles and an UNKNOWN zone (an eye closure is not a glance away)."""
+    from dms.contracts import GazeZone
+    from dms.runtime.monitor import Monitor, MonitorOptions
+    from tests.runtime.conftest import face_frame
+    with Monitor(MonitorOptions(models_dir=models_dir, frontend_instance=frontend)) as m:
+        opened = m.push(face_frame(0, eye_value=255)).perception
+        closed = m.push(face_frame(33_333_333, eye_value=0)).perception
+    assert opened.gaze_yaw_deg is not None and opened.gaze_zone is not GazeZone.UNKNOWN
+    assert closed.eye_closed_prob_left >= 0.5 and closed.eye_closed_prob_right >= 0.5
+    assert closed.gaze_yaw_deg is None and closed.gaze_pitch_deg is None and closed.gaze_zone is GazeZone.UNKNOWN

@@ -146,7 +146,8 @@ def test_recipe_hands_render_set_is_a_valid_side_view_config():
     spec = importlib.util.spec_from_file_location("train_models_side", path)
     tm = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tm)
-    over = [kv.replace("@HANDS_COUNT@", "64") for kv in tm.TASK_SIMULATE["hands"]]
+    sets = tm.TASK_SIMULATE["hands"]                            # one or more render sets (override lists)
+    over = [kv.replace("@HANDS_COUNT@", "64") for kv in (sets[0] if isinstance(sets[0], list) else sets)]
     cfg = load_config(SimulateConfig, overrides=over)
     assert cfg.crops.frame.mounts == ["passenger_window"] and cfg.crops.frame.on_fraction == 0.5
     assert cfg.crops.frame.count == 64 and cfg.crops.eye.count == 0 and cfg.renderer == "blender"

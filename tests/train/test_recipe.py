@@ -26,12 +26,40 @@ def test_recipe_covers_every_task():
     assert set(train_models.RECIPE) == set(TASK_DEFS) == set(train_models.REAL_DEV) == set(train_models.TARGETS)
 
 
-def test_recipe_yawn_render_set_is_a_valid_mouth_crop_config():
+def test_recipe_yawn_render_sets_are_valid_mouth_crop_configs():
     from dms.config import load_config
     from dms.sim.config import SimulateConfig
-    over = [kv.replace("@MOUTH_COUNT@", "300") for kv in train_models.TASK_SIMULATE["yawn"]]
-    cfg = load_config(SimulateConfig, overrides=over)
-    assert cfg.crops.mouth.count == 300 and cfg.crops.eye.count == 0 and cfg.crops.frame.count == 0
-    assert cfg.renderer == "blender" and cfg.crops.mouth.size == 80
-    assert cfg.crops.mouth.count % cfg.crops.per_shard == 0      # shards of a smaller set are a prefix of a larger
+    sets = train_models.TASK_SIMULATE["yawn"]
+    counts = train_models._per_set(train_models.MOUTH_CROPS, len(sets), "x")
+    cfgs = [load_config(SimulateConfig, overrides=[kv.replace("@MOUTH_COUNT@", n) for kv in over])
+            for over, n in zip(sets, counts)]
+    assert len({c.seed for c in cfgs}) == len(cfgs)      # several sets: same settings, different scenes
+    for cfg in cfgs:
+        assert cfg.crops.mouth.count > 0 and cfg.crops.eye.count == 0 and cfg.crops.frame.count == 0
+        assert cfg.renderer == "blender" and cfg.crops.mouth.size == 80
+        assert cfg.crops.mouth.count % cfg.crops.per_shard == 0  # shards of a smaller set are a prefix of a larger
+        assert cfg.model_dump(exclude={"seed", "crops"}) == cfgs[0].model_dump(exclude={"seed", "crops"})
     assert train_models.TASK_VERSION["yawn"] == "0.3.0"
+
+
+def test_recipe_task_data_paths_and_train_data_arg(monkeypatch):
+    from argparse import Namespace
+    from dms.config import load_config
+    from dms.train.config import TrainConfig
+    monkeypatch.setitem(train_models.TASK_SIMULATE, "yawn", [["seed=11"], ["seed=12"]])
+    args = Namespace(data="runs/d/", task_data=[])
+    assert train_models.task_data(args, "yawn") == [Path("runs/d-yawn"), Path("runs/d-yawn-2")]
+    assert train_models.task_data(args, "hands") == [Path("runs/d-hands")]
+    assert train_models.task_data(args, "eye_state") == [Path("runs/d/")]
+    args.task_data = ["yawn=a/m3,b/m4"]
+    paths = train_models.task_data(args, "yawn")
+    assert paths == [Path("a/m3"), Path("b/m4")]
+    cfg = load_config(TrainConfig, overrides=[train_models.data_arg(paths)])
+    assert cfg.data_roots() == ["a/m3", "b/m4"]
+    assert load_config(TrainConfig, overrides=[train_models.data_arg(paths[:1])]).data == "a/m3"
+    args.task_data = ["yawn=a/m3"]
+    with pytest.raises(SystemExit, match="2 render set path"):
+        train_models.task_data(args, "yawn")
+    assert train_models._per_set("300", 2, "--mouth-crops") == ["300", "300"]
+    with pytest.raises(SystemExit, match="--mouth-crops"):
+        train_models._per_set("300,250,200", 2, "--mouth-crops")

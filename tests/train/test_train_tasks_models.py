@@ -108,8 +108,19 @@ def test_gaze_target_is_eye_in_head():
                                                 @ np.array([0.0, 0.0, 1.0])).tolist()})
     assert get_task("gaze").target_from_crop(frontal).tolist() == pytest.approx([12.0, -3.0], abs=1e-4)
     import dataclasses
-    assert get_task("gaze").target_from_crop(dataclasses.replace(lab, eye_openness=0.1)) is None   # closed eye
-    assert get_task("gaze").target_from_crop(dataclasses.replace(lab, eye_openness=0.9)) is not None
+
+    import dms.train.taskdefs as tdm
+    closed, open_ = dataclasses.replace(lab, eye_openness=0.1), dataclasses.replace(lab, eye_openness=0.9)
+    # default: nearly closed eyes keep their (unobservable) gaze label, which teaches the model to fall back to
+    # the mean (straight ahead) when the iris is hidden -- measured better on real data than dropping them
+    assert tdm.GAZE_MIN_OPENNESS == 0.0 and get_task("gaze").target_from_crop(closed) is not None
+    old = tdm.GAZE_MIN_OPENNESS
+    try:
+        tdm.GAZE_MIN_OPENNESS = 0.45
+        assert get_task("gaze").target_from_crop(closed) is None
+        assert get_task("gaze").target_from_crop(open_) is not None
+    finally:
+        tdm.GAZE_MIN_OPENNESS = old
 
 
 def test_class_balance_weights_equalise_classes():
