@@ -5,6 +5,8 @@ from typing import Sequence
 
 import numpy as np
 
+from dms.contracts.gaze import gaze_vector
+
 
 def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: Sequence[str]) -> dict:
     """Accuracy, balanced accuracy (mean recall over classes present), per-class counts/recall, confusion matrix
@@ -28,13 +30,6 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: Seque
         "recall": recall,
         "confusion": {"labels": list(labels), "matrix": cm.tolist()},
     }
-
-
-def gaze_vector(yaw_deg: np.ndarray, pitch_deg: np.ndarray) -> np.ndarray:
-    """dms convention (yaw>0 toward the image's right, pitch>0 up, (0,0) into the camera) -> unit vectors in the
-    OpenCV camera frame (x right, y down, z forward), pointing from the eye."""
-    y, p = np.radians(np.asarray(yaw_deg, np.float64)), np.radians(np.asarray(pitch_deg, np.float64))
-    return np.stack([np.cos(p) * np.sin(y), -np.sin(p), -np.cos(p) * np.cos(y)], axis=-1)
 
 
 def angular_errors_deg(pred: np.ndarray, true: np.ndarray) -> np.ndarray:

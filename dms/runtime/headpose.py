@@ -19,6 +19,7 @@ from typing import Optional
 import numpy as np
 
 from dms.contracts import CameraInfo, HeadPose
+from dms.contracts.gaze import gaze_angles, gaze_vector
 
 log = logging.getLogger(__name__)
 
@@ -144,18 +145,6 @@ def rotation_from_angles(yaw_deg: float, pitch_deg: float, roll_deg: float) -> n
     # yaw toward +x: rotation about y
     Ry = np.array([[math.cos(y), 0, -math.sin(y)], [0, 1, 0], [math.sin(y), 0, math.cos(y)]])
     return Ry @ Rx @ Rz
-
-
-def gaze_vector(yaw_deg: float, pitch_deg: float) -> np.ndarray:
-    """Unit gaze direction (OpenCV camera axes) of (yaw, pitch) in the dms convention ((0, 0) = into the camera)."""
-    y, p = math.radians(yaw_deg), math.radians(pitch_deg)
-    return np.array([math.sin(y) * math.cos(p), -math.sin(p), -math.cos(y) * math.cos(p)])
-
-
-def gaze_angles(v: np.ndarray) -> tuple[float, float]:
-    """Inverse of :func:`gaze_vector`."""
-    v = np.asarray(v, dtype=np.float64)
-    return (math.degrees(math.atan2(v[0], -v[2])), math.degrees(math.atan2(-v[1], math.hypot(v[0], v[2]))))
 
 
 def compose_gaze(head: HeadPose, eye_yaw_deg: float, eye_pitch_deg: float) -> tuple[float, float]:

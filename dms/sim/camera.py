@@ -24,6 +24,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from dms.contracts import CameraInfo
+from dms.contracts.gaze import gaze_angles
 
 R_BLENDER_FROM_CV = np.diag([1.0, -1.0, -1.0])
 SENSOR_WIDTH_MM = 36.0   # Blender sensor width used with sensor_fit HORIZONTAL (any value works; lens scales)
@@ -292,8 +293,4 @@ def matrix_to_ypr(R: np.ndarray) -> tuple[float, float, float]:
 
 def gaze_angles_from_vector(g_cam: np.ndarray) -> tuple[float, float]:
     """Camera-frame gaze direction -> (yaw_deg, pitch_deg) in the contracts' convention ((0,0) = into camera)."""
-    g = np.asarray(g_cam, dtype=np.float64)
-    g = g / np.linalg.norm(g)
-    yaw = np.degrees(np.arctan2(g[0], -g[2]))
-    pitch = np.degrees(np.arctan2(-g[1], np.hypot(g[0], g[2])))
-    return float(yaw), float(pitch)
+    return gaze_angles(g_cam)

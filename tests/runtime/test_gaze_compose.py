@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from dms.contracts import HeadPose
-from dms.runtime.headpose import compose_gaze, gaze_angles, gaze_vector
+from dms.contracts.gaze import gaze_angles, gaze_vector
+from dms.runtime.headpose import compose_gaze
 
 
 def test_gaze_vector_round_trip_and_convention():
