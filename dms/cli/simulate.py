@@ -13,6 +13,8 @@ DESCRIPTION = """Render a labelled dataset of driver behaviour sequences and tra
   dms simulate out=data/sim renderer=mock            fast geometric stand-in (tests, dry runs)
   dms simulate out=data/sim --preview                also write data/sim/preview.png (label overlays)
   dms simulate out=data/sim --dry-run                validate and print the plan, render nothing
+  dms simulate out=data/sim --relabel                recompute the labels of a rendered dataset with the current
+                                                     label code (replays the sampling; no rendering)
 
 Re-running the same command resumes: finished shards are skipped, unfinished ones are rendered again.
 Exit codes: 0 ok, 2 bad config, 1 failure (e.g. shards that still failed after `retries`).
@@ -29,6 +31,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preview-only", action="store_true", help="only (re)write the preview of an existing dataset")
     p.add_argument("--dry-run", action="store_true", help="validate the config, plan shards, check disk; render "
                    "nothing")
+    p.add_argument("--relabel", action="store_true", help="recompute the label files of OUT's finished shards with "
+                   "the current label code, keeping the images (deterministic replay without rendering; refused "
+                   "when the replay does not reproduce a shard)")
     p.add_argument("--json", action="store_true", help="print a JSON summary as the last stdout line")
 
 
@@ -63,6 +68,19 @@ def main(args, overrides) -> int:
         print(f"preview: {png}")
         if args.json:
             print_json_last_line({"preview": str(png)})
+        return 0
+
+    if args.relabel:
+        from dms.sim.relabel import relabel_dataset
+        from dms.sim.runner import RunLock
+        if not (root / "dataset.json").is_file():
+            raise ConfigError(f"--relabel: {root} is not a rendered dataset (no dataset.json)")
+        with RunLock(root):
+            summary = relabel_dataset(root, progress=lambda m: log.info("relabel: %s", m))
+        print(f"relabel: {summary['relabelled']} of {summary['shards']} shard(s) rewritten "
+              f"({summary['items']} items), {summary['unchanged']} unchanged -> {root}")
+        if args.json:
+            print_json_last_line({"out": str(root), **summary})
         return 0
 
     from dms.sim.jobs import plan_jobs

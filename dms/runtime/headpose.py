@@ -66,6 +66,19 @@ def _load_canonical(asset_dir: Path = ASSET_DIR) -> Optional[np.ndarray]:
     return v - v[1]                                                     # origin at the nose tip
 
 
+def camera_matrix(width: int, height: int, camera: Optional[CameraInfo] = None) -> tuple[np.ndarray, np.ndarray]:
+    """(K, distortion) for a ``width`` x ``height`` image: the camera's calibration scaled to the image when
+    known, else ~60 deg horizontal field of view with a centred principal point and no distortion."""
+    if camera is not None and camera.K is not None:
+        sx, sy = width / camera.width, height / camera.height
+        K = np.array(camera.K, dtype=np.float64)
+        K[0] *= sx
+        K[1] *= sy
+        return K, np.array(camera.dist, dtype=np.float64)
+    f = width / (2 * math.tan(math.radians(30.0)))
+    return np.array([[f, 0, (width - 1) / 2], [0, f, (height - 1) / 2], [0, 0, 1]], dtype=np.float64), np.zeros(5)
+
+
 class HeadPoseEstimator:
     """Stateful (reuses the previous solution as the initial guess in VIDEO/LIVE mode)."""
 
@@ -91,16 +104,7 @@ class HeadPoseEstimator:
     def _intrinsics(self, width: int, height: int, camera: Optional[CameraInfo]):
         key = (width, height, id(camera) if camera is not None else None)
         if key != self._K_key:
-            if camera is not None and camera.K is not None:
-                sx, sy = width / camera.width, height / camera.height
-                K = np.array(camera.K, dtype=np.float64)
-                K[0] *= sx
-                K[1] *= sy
-                self._dist = np.array(camera.dist, dtype=np.float64)
-            else:   # unknown camera: ~60 deg horizontal field of view, centred principal point
-                f = width / (2 * math.tan(math.radians(30.0)))
-                K = np.array([[f, 0, (width - 1) / 2], [0, f, (height - 1) / 2], [0, 0, 1]], dtype=np.float64)
-                self._dist = np.zeros(5)
+            K, self._dist = camera_matrix(width, height, camera)
             self._K, self._K_key = K, key
         return self._K
 

@@ -20,12 +20,13 @@ from typing import Optional
 import numpy as np
 
 from dms.contracts import FaultCode, Frame, GazeZone, HeadPose, Perception, PixelFormat
+from dms.contracts.gaze import crop_geometry, view_rotation, view_to_camera
 from dms.data.crops import CropDef, crop_transform, cut, get_crop
 from dms.data.preprocess import preprocess, to_gray_u8
 from dms.fusion.glance import GazeZoneMapper
 from dms.runtime.config import GazeZoneConfig, PerceptionConfig
 from dms.runtime.face.base import FaceFrontEnd, FaceObservation
-from dms.runtime.headpose import HeadPoseEstimator, compose_gaze
+from dms.runtime.headpose import HeadPoseEstimator, camera_matrix, compose_gaze
 from dms.runtime.models import TaskModel
 
 log = logging.getLogger(__name__)
@@ -152,10 +153,12 @@ class Perceiver:
         # only while the face is tracked without a fault
         self._face_n = 0
         self._slow_cache: dict = {}
-        # gaze models trained on eye-in-head labels (manifest output_semantics.gaze_frame == "head") are composed
-        # with the head pose; older ones output camera-frame gaze directly
-        self._gaze_in_head = ("gaze" in models and
-                              models["gaze"].manifest.output_semantics.get("gaze_frame") == "head")
+        # the gaze model's output frame (manifest output_semantics.gaze_frame): "view" (relative to the ray through
+        # the eye crop: mapped back with the crop's geometry and the intrinsics), "head" (eye-in-head: composed
+        # with the head pose) or "camera" (models before 0.3: used as is)
+        self._gaze_frame = (models["gaze"].manifest.output_semantics.get("gaze_frame", "camera")
+                            if "gaze" in models else None)
+        self._K_key, self._K = None, None
         self._hands_failed = False
         self._warned: set[str] = set()
         self._eye_crops = {t: {s: crop_for_side(m.manifest.crop, s) for s in _EYE_SIDES}
@@ -169,6 +172,12 @@ class Perceiver:
             self.pose.reset()
         self._hands_cache = None
         self._slow_cache = {}
+
+    def _camera_matrix(self, w: int, h: int, camera) -> np.ndarray:
+        key = (w, h, id(camera) if camera is not None else None)
+        if key != self._K_key:
+            self._K, self._K_key = camera_matrix(w, h, camera)[0], key
+        return self._K
 
     def _warn_once(self, key: str, msg: str, *args) -> None:
         if key not in self._warned:
@@ -309,8 +318,15 @@ class Perceiver:
                             yaw = -yaw
                         model_eye[s] = (yaw, pitch)
                     self._slow_cache["gaze"] = model_eye
-                # eye-in-head models ("gaze_frame": "head"): camera-frame gaze = head pose (this frame) o eye
-                if self._gaze_in_head and head is not None:
+                # to the camera frame with this frame's geometry (the model output may be from an earlier frame)
+                if self._gaze_frame == "view":
+                    K = self._camera_matrix(w, h, frame.camera)
+                    per_eye = {}
+                    for s in _EYE_SIDES:
+                        cd = self._eye_crops["gaze"][s]
+                        ctr, roll = crop_geometry(crop_transform(lm, cd), cd.out_size)
+                        per_eye[s] = view_to_camera(*model_eye[s], view_rotation(ctr, K, roll))
+                elif self._gaze_frame == "head" and head is not None:
                     per_eye = {s: compose_gaze(head, *model_eye[s]) for s in _EYE_SIDES}
                 else:
                     per_eye = model_eye

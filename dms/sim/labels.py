@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dms.contracts import CropLabel, FrameLabel
+from dms.contracts.gaze import camera_to_view, crop_geometry, view_rotation
 from dms.data.crops import RIGHT_EYE_RING, LEFT_EYE_RING, crop_transform, get_crop, transform_points
 from dms.sim.camera import (D_FACING, N_FORWARD, CameraModel, gaze_angles_from_vector, matrix_to_ypr,
                             ypr_to_matrix)
@@ -228,8 +229,13 @@ def crop_label(spec: SceneSpec, pose: DriverPose, crop_name: str, modality: str,
         ids = LEFT_EYE_RING if side == "left" else RIGHT_EYE_RING
         pts = transform_points(M, uv[list(ids)])
         pp = transform_points(M, pupil_px(spec, ph, side)[None])[0]
+        # view frame: the gaze relative to the ray through the crop centre, in the crop's rotated axes (what the
+        # crop shows; dms.contracts.gaze). The runtime inverts it from the same landmarks and intrinsics.
+        ctr, roll = crop_geometry(M, cd.out_size)
+        yv, pv = camera_to_view(g, view_rotation(ctr, cam.K, roll))
         attrs.update(landmark_ids=list(ids), pupil_crop_px=[_r(pp[0], 3), _r(pp[1], 3)],
-                     gaze_vec_cam=[_r(x, 6) for x in g])
+                     gaze_vec_cam=[_r(x, 6) for x in g], gaze_view_deg=[_r(yv), _r(pv)],
+                     crop_center_px=[_r(ctr[0], 3), _r(ctr[1], 3)], crop_roll_deg=_r(np.degrees(roll)))
         kw.update(eye_openness=_r(o), eye_closed=bool(o < EYE_CLOSED_THRESHOLD), gaze_yaw_deg=_r(gy),
                   gaze_pitch_deg=_r(gp))
     elif kind == "mouth":

@@ -29,6 +29,9 @@ class TrainConfig(ConfigModel):
                                 "model for finetune/adabn: skips pre-training)")
     resume: bool = Field(True, description="continue from OUT/checkpoint.pt when it exists and matches")
     arch: Optional[str] = Field(None, description="model architecture from dms.train.models (default per task)")
+    gaze_frame: Literal["head", "view"] = Field("head", description="gaze: target frame - head (eye-in-head) or "
+                                                "view (relative to the ray through the eye crop, (0,0) = into the "
+                                                "camera); the runtime maps both to the camera frame")
     modality: Literal["rgb", "nir", "both"] = Field("both", description="which rendered modality to train on")
     input_size: Optional[list[int]] = Field(None, description="[width, height] model input (default per task)")
     epochs: int = Field(12, ge=0, description="synthetic (pre-)training epochs")

@@ -97,7 +97,7 @@ def write_toy_dataset(root: str | Path, n_per_kind: int = 48, rng: Optional[np.r
                                         scene_id=scene, eye_openness=op, eye_closed=op < 0.2, gaze_yaw_deg=yaw,
                                         gaze_pitch_deg=pitch, head_yaw_deg=0.0, head_pitch_deg=0.0,
                                         head_roll_deg=0.0,   # a frontal toy head: eye-in-head = camera frame
-                                        attrs={"gaze_in_head_deg": [yaw, pitch]})
+                                        attrs={"gaze_in_head_deg": [yaw, pitch], "gaze_view_deg": [yaw, pitch]})
                     elif kind == "mouth":
                         op = float(rng.choice([rng.uniform(0, 0.3), rng.uniform(0.6, 1.0)]))
                         img = draw_mouth(op, rng)

@@ -39,7 +39,7 @@ from dms.train.data import (Samples, TorchSamples, batch_inputs, concat_samples,
                             stratified_split)
 from dms.train.models import build_model, n_params
 from dms.train.tasks import loss_fn
-from dms.train.taskdefs import GAZE_FRAME, TaskDef, get_task
+from dms.train.taskdefs import TaskDef, get_task
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ def adabn(model: torch.nn.Module, x: np.ndarray, batch_size: int = 128, device: 
 class Trainer:
     def __init__(self, cfg: TrainConfig):
         self.cfg = cfg
-        self.td = get_task(cfg.task)
+        self.td = get_task(cfg.task, gaze_frame=cfg.gaze_frame)
         self.arch = cfg.arch or self.td.default_arch
         self.input_size = tuple(cfg.input_size) if cfg.input_size else self.td.input_size
         if len(self.input_size) != 2 or min(self.input_size) < 8:
@@ -420,7 +420,7 @@ class Trainer:
                          "init": cfg.init, "seed": cfg.seed, "config": cfg.model_dump(mode="json"),
                          "config_key": _config_key(cfg), "git_rev": _git_rev(), "torch": str(torch.__version__)},
             "metrics": metrics or {},
-        } | ({"gaze_frame": GAZE_FRAME} if td.name == "gaze" else {})
+        } | ({"gaze_frame": td.gaze_frame} if td.name == "gaze" else {})
 
 
 def class_balance_weights(classes: np.ndarray) -> Optional[np.ndarray]:

@@ -45,9 +45,10 @@ def test_compose_matches_the_simulator_geometry():
         assert got == pytest.approx((lab.gaze_yaw_deg, lab.gaze_pitch_deg), abs=0.05)
 
 
-def test_perceiver_composes_eye_in_head_gaze_with_the_head_pose(models_dir, frontend):
+def test_perceiver_maps_each_gaze_frame_to_the_camera_frame(models_dir, frontend):
     """A gaze model whose manifest says gaze_frame=head: the published gaze is head pose o eye-in-head (per eye,
-    then averaged); a camera-frame model (older manifests) is published as is."""
+    then averaged); gaze_frame=view: each eye's output rotated from its crop's view frame; a camera-frame model
+    (older manifests) is published as is."""
     import dataclasses
 
     from dms.runtime.monitor import Monitor, MonitorOptions
@@ -57,13 +58,13 @@ def test_perceiver_composes_eye_in_head_gaze_with_the_head_pose(models_dir, fron
     with Monitor(MonitorOptions(models_dir=models_dir, frontend_instance=frontend)) as m:
         plain = m.push(face_frame(0)).perception
         raw = dict(m.perceiver._slow_cache["gaze"])
-        assert not m.perceiver._gaze_in_head
+        assert m.perceiver._gaze_frame == "camera"
         assert plain.gaze_yaw_deg == pytest.approx((raw["left"][0] + raw["right"][0]) / 2)
         g = m.models["gaze"]
         g.manifest = dataclasses.replace(g.manifest, output_semantics={**g.manifest.output_semantics,
                                                                        "gaze_frame": "head"})
         m.perceiver = Perceiver(m.frontend, m.models, m.perceiver.cfg, zones=m.perceiver.zones)
-        assert m.perceiver._gaze_in_head
+        assert m.perceiver._gaze_frame == "head"
         p = m.push(face_frame(33_333_333)).perception
         head = p.head_pose
         assert head is not None
@@ -73,6 +74,29 @@ def test_perceiver_composes_eye_in_head_gaze_with_the_head_pose(models_dir, fron
         want = [compose_gaze(head, *raw[s]) for s in ("left", "right")]
         assert p.gaze_yaw_deg == pytest.approx((want[0][0] + want[1][0]) / 2, abs=1e-4)
         assert p.gaze_pitch_deg == pytest.approx((want[0][1] + want[1][1]) / 2, abs=1e-4)
+        # "view" models: each eye's output is relative to the ray through its crop, mapped back to the camera
+        # frame with that crop's geometry and the intrinsics (no head pose involved)
+        from dms.contracts.gaze import crop_geometry, view_rotation, view_to_camera
+        from dms.data.crops import crop_transform
+        from dms.runtime.headpose import camera_matrix
+        g.manifest = dataclasses.replace(g.manifest, output_semantics={**g.manifest.output_semantics,
+                                                                       "gaze_frame": "view"})
+        m.perceiver = Perceiver(m.frontend, m.models, m.perceiver.cfg, zones=m.perceiver.zones)
+        f = face_frame(66_666_666)
+        p = m.push(f).perception
+        raw = dict(m.perceiver._slow_cache["gaze"])
+        h, w = f.image.shape[:2]
+        K = camera_matrix(w, h)[0]
+        want = []
+        for s in ("left", "right"):
+            cd = m.perceiver._eye_crops["gaze"][s]
+            ctr, roll = crop_geometry(crop_transform(frontend.lm, cd), cd.out_size)
+            want.append(view_to_camera(*raw[s], view_rotation(ctr, K, roll)))
+        assert p.gaze_yaw_deg == pytest.approx((want[0][0] + want[1][0]) / 2, abs=1e-4)
+        assert p.gaze_pitch_deg == pytest.approx((want[0][1] + want[1][1]) / 2, abs=1e-4)
+        # the eyes sit above the image centre (~5 deg): the view-frame output is rotated, not passed through (an
+        # eye above the optical axis looking into the camera looks down in the camera frame)
+        assert (raw["left"][1] + raw["right"][1]) / 2 - p.gaze_pitch_deg > 3.0
 
 
 def test_closed_eyes_have_no_gaze(models_dir, frontend):

@@ -180,3 +180,37 @@ def test_smile_in_pose_extra_moves_the_labelled_mouth_corners():
         assert np.dot(lm1[c] - lm0[c], up) > 0.04 * mouth_w
     assert np.linalg.norm(lm1[13] - lm1[14]) < 0.05 * mouth_w
     assert np.allclose(lm0[10], lm1[10])
+
+
+@pytest.mark.parametrize("seed", [0, 3, 7])
+def test_view_frame_gaze_is_zero_into_the_camera_and_inverts_to_camera_frame(seed):
+    """The view-frame label is what an eye crop shows: an eye looking into the camera is (0, 0) in its crop
+    whatever the head pose and wherever the eye sits in the image (its camera-frame angles are not), and the
+    runtime's inversion from the crop geometry and intrinsics gives back the camera-frame label."""
+    from dms.contracts.gaze import crop_geometry, gaze_angles, view_rotation, view_to_camera
+    spec = _spec(seed)
+    cam = spec.camera_model()
+    checked = 0
+    for head_yaw, head_pitch, head_roll in ((0.0, 0.0, 0.0), (25.0, -10.0, 12.0), (-20.0, 8.0, -15.0)):
+        pose = DriverPose(head_yaw_deg=head_yaw, head_pitch_deg=head_pitch, head_roll_deg=head_roll,
+                          gaze_target_m=tuple(cam.position_m))
+        for crop in ("eye_left", "eye_right"):
+            lab = crop_label(spec, pose, crop, "rgb", "x.png")
+            yv, pv = lab.attrs["gaze_view_deg"]
+            if max(abs(a) for a in lab.attrs["gaze_in_head_deg"]) > 45:   # beyond the eye's reach (clamped at
+                continue                                                    # 50 deg): it cannot look at the camera
+            checked += 1
+            assert abs(yv) < 1.5 and abs(pv) < 1.5   # into the camera (up to the crop centre - eyeball offset)
+            # the runtime's inversion (landmarks -> crop geometry -> view rotation) recovers the camera frame
+            lm, _ = project_landmarks(spec, pose, distort=False)
+            ctr, roll = crop_geometry(crop_transform(lm, get_crop(crop)), get_crop(crop).out_size)
+            assert np.degrees(roll) == pytest.approx(lab.attrs["crop_roll_deg"], abs=1e-3)
+            back = view_to_camera(yv, pv, view_rotation(ctr, cam.K, roll))
+            cam_deg = gaze_angles(lab.attrs["gaze_vec_cam"])
+            assert back == pytest.approx(cam_deg, abs=0.01)
+    assert checked >= 4
+    # a target beside the camera on the driver's left (+y): the view-frame yaw points to the image's right
+    eye = posed_head(spec, DriverPose()).eye_centers_world["left"]
+    off = crop_label(spec, DriverPose(gaze_target_m=tuple(np.asarray(cam.position_m) + [0.0, 0.3, 0.0])),
+                     "eye_left", "rgb", "x.png")
+    assert off.attrs["gaze_view_deg"][0] > 5.0, (eye, off.attrs)

@@ -88,37 +88,49 @@ def test_augmenter_seeded_and_shape_preserving():
         build_augmenter("extreme", np.random.default_rng(0))
 
 
-def test_gaze_target_is_eye_in_head():
-    """Gaze targets are relative to the head: the simulator's value when written, else derived from the
-    camera-frame gaze vector and the head pose (a head turned 20 deg right with eyes looking into the camera has
-    eye-in-head yaw -20 deg)."""
+def test_gaze_targets_eye_in_head_by_default_view_frame_on_request():
+    """With gaze_frame="view" gaze targets are in the crop's view frame (the simulator's ``gaze_view_deg``; crops
+    without it carry no gaze label); by default ("head") they are relative to the head: the simulator's value when
+    written, else derived from the camera-frame gaze vector and the head pose (a head turned 20 deg right with eyes
+    looking into the camera has eye-in-head yaw -20 deg)."""
     from dms.sim.camera import ypr_to_matrix
     lab = CropLabel(file="a.png", kind="eye", crop="eye_left", modality="rgb", side="left",
                     gaze_yaw_deg=0.0, gaze_pitch_deg=0.0, head_yaw_deg=0.0, head_pitch_deg=0.0, head_roll_deg=0.0,
-                    attrs={"gaze_in_head_deg": [7.5, -2.0], "gaze_vec_cam": [0.0, 0.0, -1.0]})
-    assert get_task("gaze").target_from_crop(lab).tolist() == pytest.approx([7.5, -2.0])
+                    attrs={"gaze_in_head_deg": [7.5, -2.0], "gaze_vec_cam": [0.0, 0.0, -1.0],
+                           "gaze_view_deg": [1.5, 3.0]})
+    view = get_task("gaze", gaze_frame="view")
+    assert get_task("gaze").gaze_frame == "head" and view.gaze_frame == "view"
+    assert view.target_from_crop(lab).tolist() == pytest.approx([1.5, 3.0])
+    no_view = CropLabel(file="a.png", kind="eye", crop="eye_left", modality="rgb", side="left",
+                        attrs={"gaze_in_head_deg": [7.5, -2.0]})
+    assert view.target_from_crop(no_view) is None
+    with pytest.raises(ValueError, match="gaze_frame"):
+        get_task("gaze", gaze_frame="camera")
+    assert get_task("eye_state", gaze_frame="head") is get_task("eye_state")
+    head_task = get_task("gaze", gaze_frame="head")
+    assert head_task.target_from_crop(lab).tolist() == pytest.approx([7.5, -2.0])
     into_cam = CropLabel(file="a.png", kind="eye", crop="eye_left", modality="rgb", side="left",
                          gaze_yaw_deg=0.0, gaze_pitch_deg=0.0, head_yaw_deg=20.0, head_pitch_deg=0.0,
                          head_roll_deg=0.0, attrs={"gaze_vec_cam": [0.0, 0.0, -1.0]})
-    yaw, pitch = get_task("gaze").target_from_crop(into_cam).tolist()
+    yaw, pitch = head_task.target_from_crop(into_cam).tolist()
     assert yaw == pytest.approx(-20.0, abs=1e-4) and pitch == pytest.approx(0.0, abs=1e-4)
     frontal = CropLabel(file="a.png", kind="eye", crop="eye_left", modality="rgb", side="left",
                         head_yaw_deg=0.0, head_pitch_deg=0.0, head_roll_deg=0.0,
                         attrs={"gaze_vec_cam": (np.diag([1.0, -1.0, -1.0]) @ ypr_to_matrix(12.0, -3.0, 0.0)
                                                 @ np.array([0.0, 0.0, 1.0])).tolist()})
-    assert get_task("gaze").target_from_crop(frontal).tolist() == pytest.approx([12.0, -3.0], abs=1e-4)
+    assert head_task.target_from_crop(frontal).tolist() == pytest.approx([12.0, -3.0], abs=1e-4)
     import dataclasses
 
     import dms.train.taskdefs as tdm
     closed, open_ = dataclasses.replace(lab, eye_openness=0.1), dataclasses.replace(lab, eye_openness=0.9)
     # default: nearly closed eyes keep their (unobservable) gaze label, which teaches the model to fall back to
     # the mean (straight ahead) when the iris is hidden -- measured better on real data than dropping them
-    assert tdm.GAZE_MIN_OPENNESS == 0.0 and get_task("gaze").target_from_crop(closed) is not None
+    assert tdm.GAZE_MIN_OPENNESS == 0.0 and head_task.target_from_crop(closed) is not None
     old = tdm.GAZE_MIN_OPENNESS
     try:
         tdm.GAZE_MIN_OPENNESS = 0.45
-        assert get_task("gaze").target_from_crop(closed) is None
-        assert get_task("gaze").target_from_crop(open_) is not None
+        assert head_task.target_from_crop(closed) is None
+        assert head_task.target_from_crop(open_) is not None
     finally:
         tdm.GAZE_MIN_OPENNESS = old
 
