@@ -148,38 +148,53 @@ class CropsConfig(ConfigModel):
         return _check_range("head angle range", v, -90.0, 90.0)
 
 
+_BP = BehaviourParams()     # the default behaviour values, defined once in dms.sim.scenarios
+
+
 class BehaviourConfig(ConfigModel):
-    """Rates and durations of behaviours in sequences (see dms.sim.scenarios.BehaviourParams)."""
-    blink_rate_alert_per_min: float = Field(15.0, ge=0, le=120, description="blink rate when alert, /min")
-    blink_rate_drowsy_per_min: float = Field(24.0, ge=0, le=120, description="blink rate when drowsy, /min")
-    blink_duration_s: RangeF = Field((0.10, 0.40), description="blink duration range, s")
-    blink_close_fraction: RangeF = Field((0.2, 0.35), description="closing share of a blink (opening is slower)")
-    droop_rate_per_min: float = Field(3.0, ge=0, description="slow eyelid droops per minute at full drowsiness")
-    droop_duration_s: RangeF = Field((3.0, 10.0), description="droop duration range, s")
-    droop_openness: RangeF = Field((0.35, 0.7), description="eyelid aperture at the bottom of a droop")
-    microsleep_rate_per_min: float = Field(1.5, ge=0, description="microsleeps per minute at full drowsiness")
-    microsleep_duration_s: RangeF = Field((1.0, 2.0), description="microsleep (eye closure) duration range, s")
-    sleep_rate_per_min: float = Field(0.5, ge=0, description="sleep episodes per minute at full drowsiness")
-    sleep_duration_s: RangeF = Field((3.0, 8.0), description="sleep episode duration range, s (>= 3)")
-    yawn_rate_per_min: float = Field(1.0, ge=0, description="yawns per minute (scaled by 0.3 + drowsiness)")
-    yawn_duration_s: RangeF = Field((4.0, 7.0), description="yawn duration range, s")
-    yawn_covered_prob: float = Field(0.3, ge=0, le=1, description="probability a yawn is covered by a hand")
-    talking_rate_per_min: float = Field(1.5, ge=0, description="talking bouts per minute")
-    talking_duration_s: RangeF = Field((2.0, 8.0), description="talking bout duration range, s")
-    talking_syllable_hz: RangeF = Field((3.0, 6.0), description="mouth opening rate while talking, Hz")
-    talking_openness: RangeF = Field((0.08, 0.35), description="mouth opening amplitude while talking")
-    glance_rate_per_min: float = Field(6.0, ge=0, description="glances per minute when alert")
-    glance_duration_s: RangeF = Field((0.5, 2.0), description="ordinary glance duration range, s")
-    long_glance_duration_s: RangeF = Field((3.0, 5.0), description="long (distracting) glance duration range, s")
-    owl_prob: float = Field(0.5, ge=0, le=1, description="share of owl (head) vs lizard (eyes only) glances")
-    texting_rate_per_min: float = Field(1.0, ge=0, description="texting episodes per minute")
-    texting_duration_s: RangeF = Field((6.0, 15.0), description="texting episode duration range, s")
-    phone_call_rate_per_min: float = Field(0.5, ge=0, description="phone calls per minute")
-    phone_call_duration_s: RangeF = Field((8.0, 25.0), description="phone call duration range, s")
-    hands_off_rate_per_min: float = Field(1.0, ge=0, description="hands-off episodes per minute")
-    hands_off_duration_s: RangeF = Field((2.0, 8.0), description="hands-off duration range, s")
-    drinking_rate_per_min: float = Field(0.5, ge=0, description="drinking episodes per minute")
-    drinking_duration_s: RangeF = Field((2.0, 5.0), description="drinking duration range, s")
+    """Rates and durations of behaviours in sequences. The defaults are dms.sim.scenarios.BehaviourParams's (one
+    table of values): this class adds validation bounds and descriptions."""
+    blink_rate_alert_per_min: float = Field(_BP.blink_rate_alert_per_min, ge=0, le=120,
+                                            description="blink rate when alert, /min")
+    blink_rate_drowsy_per_min: float = Field(_BP.blink_rate_drowsy_per_min, ge=0, le=120,
+                                             description="blink rate when drowsy, /min")
+    blink_duration_s: RangeF = Field(_BP.blink_duration_s, description="blink duration range, s")
+    blink_close_fraction: RangeF = Field(_BP.blink_close_fraction,
+                                         description="closing share of a blink (opening is slower)")
+    droop_rate_per_min: float = Field(_BP.droop_rate_per_min, ge=0,
+                                      description="slow eyelid droops per minute at full drowsiness")
+    droop_duration_s: RangeF = Field(_BP.droop_duration_s, description="droop duration range, s")
+    droop_openness: RangeF = Field(_BP.droop_openness, description="eyelid aperture at the bottom of a droop")
+    microsleep_rate_per_min: float = Field(_BP.microsleep_rate_per_min, ge=0,
+                                           description="microsleeps per minute at full drowsiness")
+    microsleep_duration_s: RangeF = Field(_BP.microsleep_duration_s,
+                                          description="microsleep (eye closure) duration range, s")
+    sleep_rate_per_min: float = Field(_BP.sleep_rate_per_min, ge=0,
+                                      description="sleep episodes per minute at full drowsiness")
+    sleep_duration_s: RangeF = Field(_BP.sleep_duration_s, description="sleep episode duration range, s (>= 3)")
+    yawn_rate_per_min: float = Field(_BP.yawn_rate_per_min, ge=0,
+                                     description="yawns per minute (scaled by 0.3 + drowsiness)")
+    yawn_duration_s: RangeF = Field(_BP.yawn_duration_s, description="yawn duration range, s")
+    yawn_covered_prob: float = Field(_BP.yawn_covered_prob, ge=0, le=1,
+                                     description="probability a yawn is covered by a hand")
+    talking_rate_per_min: float = Field(_BP.talking_rate_per_min, ge=0, description="talking bouts per minute")
+    talking_duration_s: RangeF = Field(_BP.talking_duration_s, description="talking bout duration range, s")
+    talking_syllable_hz: RangeF = Field(_BP.talking_syllable_hz, description="mouth opening rate while talking, Hz")
+    talking_openness: RangeF = Field(_BP.talking_openness, description="mouth opening amplitude while talking")
+    glance_rate_per_min: float = Field(_BP.glance_rate_per_min, ge=0, description="glances per minute when alert")
+    glance_duration_s: RangeF = Field(_BP.glance_duration_s, description="ordinary glance duration range, s")
+    long_glance_duration_s: RangeF = Field(_BP.long_glance_duration_s,
+                                           description="long (distracting) glance duration range, s")
+    owl_prob: float = Field(_BP.owl_prob, ge=0, le=1, description="share of owl (head) vs lizard (eyes only) glances")
+    texting_rate_per_min: float = Field(_BP.texting_rate_per_min, ge=0, description="texting episodes per minute")
+    texting_duration_s: RangeF = Field(_BP.texting_duration_s, description="texting episode duration range, s")
+    phone_call_rate_per_min: float = Field(_BP.phone_call_rate_per_min, ge=0, description="phone calls per minute")
+    phone_call_duration_s: RangeF = Field(_BP.phone_call_duration_s, description="phone call duration range, s")
+    hands_off_rate_per_min: float = Field(_BP.hands_off_rate_per_min, ge=0,
+                                          description="hands-off episodes per minute")
+    hands_off_duration_s: RangeF = Field(_BP.hands_off_duration_s, description="hands-off duration range, s")
+    drinking_rate_per_min: float = Field(_BP.drinking_rate_per_min, ge=0, description="drinking episodes per minute")
+    drinking_duration_s: RangeF = Field(_BP.drinking_duration_s, description="drinking duration range, s")
 
     @model_validator(mode="after")
     def _check(self):

@@ -13,6 +13,17 @@ class AugmentConfig(ConfigModel):
                                                         "strength (blur, noise, gamma, JPEG, occlusion, contrast)")
     hflip: bool = Field(True, description="random horizontal flips (gaze: yaw is negated)")
     real_profile: Literal["none", "light", "strong"] = Field("light", description="augmentation of real images")
+    zoom: Optional[tuple[float, float]] = Field(None, description="strong profile: framing zoom range (> 1 zooms "
+                                                "in); null = the task's default (dms.train.taskdefs)")
+    shift: Optional[float] = Field(None, ge=0, le=0.4, description="strong profile: translation jitter as a "
+                                   "fraction of the crop; null = the task's default")
+
+    @field_validator("zoom")
+    @classmethod
+    def _zoom(cls, v):
+        if v is not None and not (0 < v[0] <= v[1]):
+            raise ValueError(f"zoom must be [lo, hi] with 0 < lo <= hi, got {list(v)}")
+        return v
 
 
 class TrainConfig(ConfigModel):

@@ -262,8 +262,9 @@ class Trainer:
     def _loader(self, phase: str, rng: np.random.Generator) -> torch.utils.data.DataLoader:
         cfg, td = self.cfg, self.td
         aug_s = build_augmenter(cfg.augment.profile, rng,
-                                zoom=td.zoom if cfg.augment.profile == "strong" else None,
-                                shift=td.shift if cfg.augment.profile == "strong" else None,
+                                zoom=(cfg.augment.zoom or td.zoom) if cfg.augment.profile == "strong" else None,
+                                shift=((td.shift if cfg.augment.shift is None else cfg.augment.shift)
+                                       if cfg.augment.profile == "strong" else None),
                                 aspect=td.aspect_jitter)
         aug_r = build_augmenter(cfg.augment.real_profile, rng)
         gen = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
