@@ -17,12 +17,33 @@ import numpy as np
 PROFILES = ("none", "light", "strong")
 
 
+def add_glints(img: np.ndarray, rng: np.random.Generator, n_max: int = 2) -> np.ndarray:
+    """Paint 1..``n_max`` saturated, soft-edged specular glints (the active illuminator reflected in glasses lenses
+    or wet skin: discs of 3-12 % of the crop width, anywhere in its central 80 %). Real NIR eye crops of closed eyes
+    behind glasses carry such discs; without them a model takes any bright spot for a corneal reflection (an open
+    eye)."""
+    import cv2
+    h, w = img.shape[:2]
+    layer = np.zeros((h, w), np.float32)
+    for _ in range(int(rng.integers(1, n_max + 1))):
+        r = float(rng.uniform(0.03, 0.12)) * w
+        c = (int(rng.uniform(0.1, 0.9) * w), int(rng.uniform(0.1, 0.9) * h))
+        ax = (max(1, int(round(r))), max(1, int(round(r * rng.uniform(0.6, 1.0)))))
+        cv2.ellipse(layer, c, ax, float(rng.uniform(0, 180)), 0, 360, 1.0, -1)
+    layer = np.clip(cv2.GaussianBlur(layer, (0, 0), max(0.5, 0.012 * w)) * 1.5, 0.0, 1.0)   # saturated core
+    out = img.astype(np.float32) * (1 - layer) + 255.0 * layer
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
 def build_augmenter(profile: str, rng: np.random.Generator, geometric: bool = True,
                     zoom: tuple[float, float] | None = None,
-                    shift: float | None = None, aspect: bool = True) -> Callable[[np.ndarray], np.ndarray]:
+                    shift: float | None = None, aspect: bool = True,
+                    glint_p: float = 0.0, rotate: float | None = None) -> Callable[[np.ndarray], np.ndarray]:
     """Return ``f(gray_u8) -> gray_u8``. ``profile``: "none" | "light" | "strong". ``zoom``: scale range of the
     framing jitter (> 1 zooms in: e.g. real datasets whose crops are tighter than the runtime's crop); ``shift``:
-    translation jitter as a fraction of the crop size (real crops are not centred as exactly as landmark crops)."""
+    translation jitter as a fraction of the crop size (real crops are not centred as exactly as landmark crops);
+    ``glint_p``: probability of :func:`add_glints` (before the photometric ops, so glints are blurred and noisy
+    like the rest); ``rotate``: in-plane rotation range in degrees (default 12 strong / 6 light)."""
     if profile not in PROFILES:
         raise ValueError(f"unknown augmentation profile {profile!r}; known: {PROFILES}")
     if profile == "none":
@@ -37,7 +58,8 @@ def build_augmenter(profile: str, rng: np.random.Generator, geometric: bool = Tr
         ops.append(A.Affine(scale=zoom or ((0.85, 1.15) if strong else (0.93, 1.07)),
                             translate_percent=(-shift, shift) if shift else ((-0.08, 0.08) if strong
                                                                              else (-0.04, 0.04)),
-                            rotate=(-12, 12) if strong else (-6, 6), border_mode=cv2.BORDER_REPLICATE, p=0.8))
+                            rotate=((-rotate, rotate) if rotate is not None else ((-12, 12) if strong else (-6, 6))),
+                            border_mode=cv2.BORDER_REPLICATE, p=0.8))
         if strong and aspect:   # aspect jitter: real crops come in other aspect ratios (e.g. 34x26 eye patches) and are
             #          resized to the square input, stretching them vertically by up to ~1.3
             ops.append(A.Affine(scale={"x": (1.0, 1.0), "y": (0.85, 1.35)}, keep_ratio=False,
@@ -61,8 +83,11 @@ def build_augmenter(profile: str, rng: np.random.Generator, geometric: bool = Tr
         ops.append(A.Sharpen(alpha=(0.1, 0.4), lightness=(0.8, 1.2), p=0.15))
     seed = int(rng.integers(0, 2**31 - 1))
     comp = A.Compose(ops, seed=seed)
+    g_rng = np.random.default_rng(seed + 1)
 
     def apply(img: np.ndarray) -> np.ndarray:
+        if glint_p > 0 and g_rng.random() < glint_p:
+            img = add_glints(img, g_rng)
         out = comp(image=np.ascontiguousarray(img))["image"]
         return out if out.dtype == np.uint8 else np.clip(out, 0, 255).astype(np.uint8)
 

@@ -93,6 +93,10 @@ class TaskDef:
     aspect_jitter: bool = True                     # vertical stretch jitter (off for gaze: it moves the iris
     #                                                relative to the lids, i.e. the label)
     gaze_frame: str = GAZE_FRAME                   # gaze: "view" or "head" targets (see GAZE_FRAME)
+    rotate: float = 12.0                           # strong aug.: in-plane rotation range, degrees
+    glint_p: float = 0.0                           # strong aug.: share of crops given illuminator glints
+    #                                                (dms.data.augment.add_glints; eye_state: glints on closed eyes
+    #                                                behind glasses are not corneal reflections)
 
     def output_specs(self) -> tuple[TensorSpec, ...]:
         return tuple(TensorSpec(name=n, shape=("N", w), dtype="float32", description=d) for n, w, d in self.outputs)
@@ -176,13 +180,13 @@ TASK_DEFS: dict[str, TaskDef] = {
         outputs=(("openness", 1, "eye openness 0 closed .. 1 open"),
                  ("closed_prob", 1, "probability the eye is closed")),
         targets=("openness", "closed"), labels=("open", "closed"), head_width=2, default_arch="cnn_s",
-        zoom=(0.9, 2.0)),
+        zoom=(0.9, 2.0), glint_p=0.2),
     "yawn": TaskDef(
         name="yawn", kind="mouth", crop="mouth", crop_size=(64, 64), input_size=(32, 32),
         outputs=(("mouth_openness", 1, "mouth openness 0 closed .. 1 full yawn"),
                  ("yawn_prob", 1, "probability of a yawn (wide-open mouth)")),
         targets=("mouth_openness", "yawn"), labels=("no_yawn", "yawn"), head_width=2, default_arch="cnn_s",
-        zoom=(0.95, 2.3)),
+        zoom=(0.95, 2.3), rotate=30.0),   # real mouth crops come from tilted heads (up to ~30 deg)
     "gaze": TaskDef(
         name="gaze", kind="eye", crop="eye_left", crop_size=(64, 64), input_size=(48, 48),
         outputs=(("gaze_deg", 2, "this eye's gaze (yaw, pitch) in degrees, yaw>0 toward the crop's right, "

@@ -265,6 +265,8 @@ class Trainer:
                                 zoom=(cfg.augment.zoom or td.zoom) if cfg.augment.profile == "strong" else None,
                                 shift=((td.shift if cfg.augment.shift is None else cfg.augment.shift)
                                        if cfg.augment.profile == "strong" else None),
+                                glint_p=td.glint_p if cfg.augment.profile == "strong" else 0.0,
+                                rotate=td.rotate if cfg.augment.profile == "strong" else None,
                                 aspect=td.aspect_jitter)
         aug_r = build_augmenter(cfg.augment.real_profile, rng)
         gen = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))

@@ -190,3 +190,30 @@ def test_smile_lifts_the_corners_and_keeps_a_closed_mouth_closed(geo):
     assert w["smile"] == 0.5 and key_weights(1, 1, 0.6)["smile"] == 0.0
     with pytest.raises(ValueError):
         key_weights(1, 1, 0.0, smile=1.5)
+
+
+def test_some_men_have_beards_that_darken_the_chin_not_the_lips():
+    """Facial hair (beard / moustache / goatee) comes from the texture seed alone (no sampled value changes) and
+    darkens the skin around the mouth while the lips stay bare; identities without it are untouched."""
+    import dataclasses
+
+    from dms.sim.blender.textures import beard_style, face_textures
+    from dms.sim.spec import sample_scene
+    rng = np.random.default_rng(11)
+    specs = [sample_scene(rng) for _ in range(120)]
+    styles = [beard_style(s) for s in specs]
+    assert all(st is None for s, st in zip(specs, styles) if s.identity.sex != "male")
+    bearded = [s for s, st in zip(specs, styles) if st == "full"]
+    assert bearded and 0.05 < sum(st is not None for st in styles) / len(specs) < 0.5
+    s = bearded[0]
+    assert beard_style(s) == "full" and beard_style(dataclasses.replace(s)) == "full"      # deterministic
+    shaved = dataclasses.replace(s, identity=dataclasses.replace(s.identity, sex="female"))
+    assert beard_style(shaved) is None
+    uv = load_canonical()["uv"] * 256
+    rgb_b, nir_b = face_textures(s, 256)
+    rgb_s, nir_s = face_textures(shaved, 256)
+    chin = np.round(0.5 * uv[17] + 0.5 * uv[152]).astype(int)      # between the lower lip and the chin tip
+    lip = np.round(0.5 * uv[13] + 0.5 * uv[0]).astype(int)           # upper lip
+    assert rgb_b[chin[1], chin[0]].mean() < 0.85 * rgb_s[chin[1], chin[0]].mean()
+    assert nir_b[chin[1], chin[0]] < 0.9 * nir_s[chin[1], chin[0]]
+    assert abs(rgb_b[lip[1], lip[0]].mean() - rgb_s[lip[1], lip[0]].mean()) < 0.02

@@ -142,3 +142,20 @@ def test_class_balance_weights_equalise_classes():
     assert w.sum() == pytest.approx(1.0)
     assert w[c == 0].sum() == pytest.approx(w[c == 1].sum(), rel=1e-9)
     assert class_balance_weights(np.array([1, 1, -1])) is None
+
+
+def test_glint_augmentation_paints_saturated_discs_and_is_seeded():
+    """Illuminator glints (eye_state's strong augmentation): a saturated soft disc of a few % of the crop, placed
+    reproducibly from the generator; off (glint_p=0) leaves crops to the other ops."""
+    from dms.data.augment import add_glints
+    img = np.full((64, 64), 60, np.uint8)
+    a = add_glints(img, np.random.default_rng(3))
+    b = add_glints(img, np.random.default_rng(3))
+    assert np.array_equal(a, b) and a.max() >= 240
+    bright = (a > 200).mean()
+    assert 0.001 < bright < 0.15                       # a disc, not a wash
+    ys, xs = np.nonzero(a > 200)
+    assert 3 <= xs.mean() <= 60 and 3 <= ys.mean() <= 60
+    assert get_task("eye_state").glint_p > 0 and get_task("gaze").glint_p == 0
+    aug = build_augmenter("light", np.random.default_rng(0), geometric=False, glint_p=1.0)
+    assert max(aug(img).max() for _ in range(4)) >= 200

@@ -174,4 +174,69 @@ def face_textures(spec: SceneSpec, size: int = 512) -> tuple[np.ndarray, np.ndar
         liner = cv2.GaussianBlur(liner, (0, 0), 0.7) * min(1.0, 1.2 * idn.makeup)
         rgb = rgb * (1 - liner[..., None]) + 0.02 * liner[..., None]
         nir = nir * (1 - liner) + 0.05 * liner
+    rgb, nir = _facial_hair(spec, uv, size, rgb, nir)
     return np.clip(rgb, 0, 1).astype(np.float32), np.clip(nir, 0, 1).astype(np.float32)
+
+
+UPPER_LIP_OUT = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291)
+NOSE_BASE = (57, 92, 165, 167, 164, 393, 391, 322, 287)
+LOWER_LIP_OUT = (291, 375, 321, 405, 314, 17, 84, 181, 91, 146, 61)
+CHIN = (43, 106, 182, 83, 18, 313, 406, 335, 273, 422, 430, 394, 395, 369, 396, 175, 171, 140, 170, 169, 210, 202)
+#: facial-hair styles of bearded identities and their weights (full beard, moustache, goatee, both)
+BEARD_STYLES = (("full", 0.4), ("moustache", 0.25), ("goatee", 0.15), ("moustache+goatee", 0.2))
+BEARD_SHARE = 0.35         # share of male identities that wear a beard / moustache
+
+
+def beard_style(spec: SceneSpec) -> str | None:
+    """The identity's facial-hair style (None = none), drawn from its texture seed alone: adding it leaves every
+    sampled scene value (and so every label and the replay of older datasets) unchanged."""
+    idn = spec.identity
+    if idn.sex != "male":
+        return None
+    r = np.random.default_rng([int(spec.texture_seed), 0xBEA4D])
+    if r.random() >= BEARD_SHARE:
+        return None
+    names, w = zip(*BEARD_STYLES)
+    return str(names[int(r.choice(len(names), p=np.array(w) / sum(w)))])
+
+
+def _facial_hair(spec: SceneSpec, uv: np.ndarray, size: int, rgb: np.ndarray, nir: np.ndarray):
+    """Dense dark hair (beard / moustache / goatee) drawn strand by strand around the mouth: real mouth crops of
+    bearded faces are a classic false "mouth open" (a dark mass under the lips), so the renders need them."""
+    import cv2
+    style = beard_style(spec)
+    if style is None:
+        return rgb, nir
+    r = np.random.default_rng([int(spec.texture_seed), 0xBEA4E])
+    mask = np.zeros((size, size), np.uint8)
+    if style == "full":
+        cv2.fillPoly(mask, [cv2.convexHull(uv[list(BEARD_IDS)].astype(np.float32)).astype(np.int32)], 255)
+    if "moustache" in style:
+        poly = np.concatenate([uv[list(UPPER_LIP_OUT)], uv[list(NOSE_BASE)][::-1]])
+        cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 255)
+    if "goatee" in style:
+        poly = np.concatenate([uv[list(LOWER_LIP_OUT)], uv[list(CHIN)]])
+        cv2.fillPoly(mask, [cv2.convexHull(np.round(poly).astype(np.float32)).astype(np.int32)], 255)
+    cv2.fillPoly(mask, [np.round(uv[list(OUTER_LIPS)]).astype(np.int32)], 0)      # lips stay bare
+    ys, xs = np.nonzero(mask)
+    if len(ys) == 0:
+        return rgb, nir
+    density = float(r.uniform(0.5, 1.0))
+    soft = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), size * 0.012)   # thinning edges
+    strands = np.zeros((size, size), np.float32)
+    n = int(len(ys) * 0.35 * density)
+    k = r.choice(len(ys), size=n, replace=True)
+    k = k[r.random(n) < soft[ys[k], xs[k]] ** 1.5]
+    n = len(k)
+    ang = np.radians(r.normal(90, 25, n))                 # hair grows mostly downward
+    length = size * r.uniform(0.004, 0.010, n)
+    for i in range(n):
+        p = np.array([xs[k[i]], ys[k[i]]], np.float64)
+        q = p + length[i] * np.array([np.cos(ang[i]), np.sin(ang[i])])
+        cv2.line(strands, tuple(np.round(p * 16).astype(int)), tuple(np.round(q * 16).astype(int)),
+                 float(r.uniform(0.5, 1.0)), 1, cv2.LINE_AA, 4)
+    a = np.clip(np.maximum(strands, soft ** 2 * 0.55 * density), 0, 1)
+    hair = np.array(spec.identity.hair_rgb, np.float32) * float(r.uniform(0.15, 0.5))
+    rgb = rgb * (1 - a[..., None]) + hair[None, None] * a[..., None]
+    nir = nir * (1 - 0.6 * a) + 0.12 * 0.6 * a          # hair stays mid-dark in NIR
+    return rgb, nir
