@@ -25,6 +25,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input", default="crop", choices=["crop", "frame"], help="yawn: mouth crops or full frames")
     p.add_argument("--json", action="store_true", help="print the report as JSON on the last line of stdout")
     p.add_argument("--max-items", type=int, default=0, help="evaluate only the first N listed images")
+    p.add_argument("--framing", action="store_true", help="also measure on re-framed crops (shifted 10 %% and "
+                   "zoomed): how much the model depends on how the crops were cut (report key 'framing')")
     a = p.add_argument_group("alerts")
     a.add_argument("--profile", default=None, help="alerts: regulation profile (default euro_ncap_2026)")
     a.add_argument("--frontend", default=None, help="alerts: face front end (mediapipe | onnx)")
@@ -50,7 +52,8 @@ def main(args, overrides) -> int:
         from dms.errors import UsageError
         raise UsageError(f"unexpected arguments {overrides}")
     from dms.eval.models import evaluate, format_report
-    report = evaluate(args.task, args.data, model=args.model, input_mode=args.input, max_items=args.max_items)
+    report = evaluate(args.task, args.data, model=args.model, input_mode=args.input, max_items=args.max_items,
+                      framing=args.framing)
     if args.json:
         from dms.cli.common import print_json_last_line
         print_json_last_line(report)

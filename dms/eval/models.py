@@ -64,9 +64,40 @@ def _mouth_from_frame_factory() -> Callable[[np.ndarray], Optional[np.ndarray]]:
     return f
 
 
+#: crop re-framings of ``dms eval --framing``: (name, dx, dy as a fraction of the crop size, zoom)
+FRAMINGS = (("dx-10%", -0.10, 0.0, 1.0), ("dx+10%", 0.10, 0.0, 1.0), ("dy-10%", 0.0, -0.10, 1.0),
+            ("dy+10%", 0.0, 0.10, 1.0), ("zoom0.85", 0.0, 0.0, 0.85), ("zoom1.2", 0.0, 0.0, 1.2))
+
+
+def reframe(img: np.ndarray, dx: float, dy: float, zoom: float) -> np.ndarray:
+    """The crop shifted by (dx, dy) of its size and zoomed about its centre (edges replicated): how a different
+    landmarker or dataset would have cut it."""
+    import cv2
+    h, w = img.shape[:2]
+    M = cv2.getRotationMatrix2D(((w - 1) / 2.0, (h - 1) / 2.0), 0.0, zoom)
+    M[0, 2] += dx * w
+    M[1, 2] += dy * h
+    return cv2.warpAffine(img, M, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def framing_report(td, session, manifest, images: list[np.ndarray], targets: np.ndarray) -> dict:
+    """The headline metric under each of :data:`FRAMINGS` and its worst change: a model that reads the crop
+    frame instead of the eye/mouth (real crops are cut differently from training crops) shows large changes."""
+    key = "mean_angular_error_deg" if td.name == "gaze" else "balanced_accuracy"
+    base = task_metrics(td, run_session(session, manifest, images), targets)[key]
+    out = {"metric": key, "as_cut": base}
+    for name, dx, dy, z in FRAMINGS:
+        out[name] = task_metrics(td, run_session(session, manifest, [reframe(i, dx, dy, z) for i in images]),
+                                 targets)[key]
+    vals = [out[n] for n, *_ in FRAMINGS if out[n] is not None]
+    out["worst_change"] = (max(abs(v - base) for v in vals) if vals and base is not None else None)
+    return out
+
+
 def evaluate(cli_task: str, data: str | Path, model: Optional[str | Path] = None, input_mode: str = "crop",
-             max_items: int = 0) -> dict:
-    """The ``dms eval`` report for ``cli_task`` ("eye-state" | "yawn" | "gaze" | "hands") on ``data``."""
+             max_items: int = 0, framing: bool = False) -> dict:
+    """The ``dms eval`` report for ``cli_task`` ("eye-state" | "yawn" | "gaze" | "hands") on ``data``.
+    ``framing``: also report the metric on re-framed crops (:func:`framing_report`)."""
     if cli_task not in CLI_TASKS:
         raise DmsError(f"unknown eval task {cli_task!r}; known: {sorted(CLI_TASKS)}")
     task = CLI_TASKS[cli_task]
@@ -109,6 +140,8 @@ def evaluate(cli_task: str, data: str | Path, model: Optional[str | Path] = None
               "data": str(data), "input": input_mode, "n_listed": len(items), "n_unreadable": len(unreadable),
               "unreadable": unreadable[:20], **m,
               "seconds": round(time.monotonic() - t0, 2)}
+    if framing and kept:
+        report["framing"] = framing_report(td, session, manifest, images, targets)
     if input_mode == "frame":
         report["n_no_face"] = len(no_face)
         report["no_face"] = no_face[:20]
@@ -134,4 +167,8 @@ def format_report(r: dict) -> str:
         if r.get("mean_angular_error_deg") is not None:
             lines.append(f"  angular error: mean {r['mean_angular_error_deg']:.2f} deg, median "
                          f"{r['median_angular_error_deg']:.2f} deg")
+    f = r.get("framing")
+    if f:
+        parts = "  ".join(f"{n} {f[n]:.3f}" for n, *_ in FRAMINGS if f.get(n) is not None)
+        lines.append(f"  re-framed crops ({f['metric']}): {parts}; worst change {f['worst_change']:.3f}")
     return "\n".join(lines)

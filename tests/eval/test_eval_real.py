@@ -89,6 +89,24 @@ def test_end_to_end_eval_json(models, toy_root):
         assert rep["n"] == 24 and 0 <= rep["balanced_accuracy"] <= 1 and rep["accuracy"] is not None
 
 
+def test_framing_report_measures_recut_crops(models, toy_root):
+    """--framing: the metric on crops shifted 10 % each way and zoomed, and the worst change; re-framing moves
+    the content (a gaze model reading the iris position against the crop frame changes its error)."""
+    from dms.eval.models import FRAMINGS, reframe
+    img = np.zeros((40, 40), np.uint8)
+    img[18:22, 18:22] = 255
+    ys, xs = np.nonzero(reframe(img, 0.1, 0.0, 1.0) > 128)
+    assert xs.mean() == pytest.approx(19.5 + 4, abs=0.6) and ys.mean() == pytest.approx(19.5, abs=0.6)
+    ys, xs = np.nonzero(reframe(img, 0.0, 0.0, 2.0) > 128)
+    assert 6 <= len(xs) / 16 * 4 <= 20            # a 2x zoom quadruples the square's area
+    r = _eval("gaze", toy_root / "real_gaze" / "gaze.csv", "--model", models["gaze"], "--json", "--framing")
+    assert r.returncode == 0, r.stderr
+    f = json.loads(r.stdout.strip().splitlines()[-1])["framing"]
+    assert f["metric"] == "mean_angular_error_deg" and all(f[n] is not None for n, *_ in FRAMINGS)
+    assert f["worst_change"] == pytest.approx(max(abs(f[n] - f["as_cut"]) for n, *_ in FRAMINGS))
+    assert f["worst_change"] > 0
+
+
 def test_unreadable_images_are_counted_not_fatal(models, toy_root, tmp_path):
     import shutil
     d = tmp_path / "eyes"
