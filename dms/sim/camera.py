@@ -57,13 +57,17 @@ MOUNTS: dict[str, MountSpec] = {
     "a_pillar": MountSpec("a_pillar", (0.45, 0.46, 0.74), (0.04, 0.03, 0.04), "driver-side A-pillar"),
     "center_console": MountSpec("center_console", (0.60, -0.34, 0.40), (0.04, 0.04, 0.03),
                                 "centre stack / infotainment bezel"),
-    # side view of the whole driver from the passenger side (State Farm-like): above the passenger seat near the
-    # B-pillar / passenger window, aimed at the driver's chest and lap, wheel on the image's right
-    "passenger_window": MountSpec("passenger_window", (0.10, -0.85, 0.88), (0.10, 0.06, 0.03),
-                                  "passenger side near the roof, looking down and across at the driver's right "
-                                  "side, rolled so the wheel sits high on the right (as in State Farm's frames)",
-                                  target_m=(0.0, 0.0, 0.30), target_jitter_m=0.05, hfov_deg=(54.0, 70.0),
-                                  roll_deg=(4.0, 16.0)),
+    # side view of the whole driver from the passenger side (State Farm-like): across the cabin at the passenger
+    # window, about shoulder height, looking across and a little down at the driver's right side with a long lens:
+    # head in the upper-left third with the (bright) driver's window above it, seat back on the left, wheel at the
+    # right edge, knees at the bottom right (fitted to State Farm's framing: head (0.33, 0.17), shoulder
+    # (0.38, 0.35), hips (0.48, 0.85), knees (0.9, 0.68), wheel centre (0.97, 0.3) of the image)
+    "passenger_window": MountSpec("passenger_window", (-0.12, -1.30, 0.52), (0.12, 0.15, 0.10),
+                                  "passenger side at the window, about shoulder height, looking across (and a "
+                                  "little down) at the driver's right side, rolled so the wheel sits high on the "
+                                  "right (as in State Farm's frames)",
+                                  target_m=(0.03, 0.0, 0.40), target_jitter_m=0.05, hfov_deg=(38.0, 50.0),
+                                  roll_deg=(7.0, 18.0)),
 }
 #: mounts that look at the driver's face (the default of scene sampling); side-view mounts are opt-in
 FACE_MOUNTS: tuple[str, ...] = tuple(k for k, m in MOUNTS.items() if m.target_m is None)

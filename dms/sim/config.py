@@ -120,6 +120,19 @@ class FrameCropsConfig(ConfigModel):
     on_fraction: Optional[float] = Field(None, ge=0, le=1, description="share of frames with both hands on the "
                                          "wheel (the rest has at least one hand off); null = independent per-hand "
                                          "state weights (~20% both on)")
+    wheel_clock_left: tuple[float, float] = Field((8.0, 10.5), description="clock positions (hours, 12 = top) "
+                                                  "of the left hand on the wheel in frame crops")
+    wheel_clock_right: tuple[float, float] = Field((1.5, 4.0), description="clock positions (hours, 12 = top) "
+                                                   "of the right hand on the wheel in frame crops, e.g. [1.5, "
+                                                   "5.5] for hands low on the rim as well")
+
+    @field_validator("wheel_clock_left", "wheel_clock_right")
+    @classmethod
+    def _clock_ok(cls, v: tuple[float, float]) -> tuple[float, float]:
+        lo, hi = v
+        if not (0.0 <= lo <= hi <= 12.0):
+            raise ValueError(f"a wheel clock range must satisfy 0 <= low <= high <= 12 (hours), got {list(v)}")
+        return v
 
     @field_validator("mounts")
     @classmethod

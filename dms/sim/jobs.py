@@ -179,11 +179,14 @@ def sample_crop_pose(kind: str, rng: np.random.Generator, cfg: SimulateConfig) -
     if HandState.TEXTING in (hand_l, hand_r):                      # texting: looking at the lap
         ey, ep, hp = _u(rng, (-15, 5)), _u(rng, (-28, -15)), _u(rng, (-30, -10))
     zone = zone_of_direction(hy + ey, hp + ep)
+    # hands on the rim: frame crops take their clock ranges from crops.frame (same draws: same random stream)
+    clock_l, clock_r = ((cc.frame.wheel_clock_left, cc.frame.wheel_clock_right) if kind == "frame"
+                        else ((8.0, 10.5), (1.5, 4.0)))
     return DriverPose(eye_openness_left=round(eo_l, 6), eye_openness_right=round(eo_r, 6),
                       mouth_openness=round(mouth, 6), yawn=yawn, talking=talking, gaze_zone=zone,
                       eye_yaw_deg=round(ey, 4), eye_pitch_deg=round(ep, 4), head_yaw_deg=round(hy, 4),
                       head_pitch_deg=round(hp, 4), head_roll_deg=round(hr, 4), hand_left=hand_l, hand_right=hand_r,
-                      wheel_clock_left=round(_u(rng, (8.0, 10.5)), 3), wheel_clock_right=round(_u(rng, (1.5, 4.0)), 3),
+                      wheel_clock_left=round(_u(rng, clock_l), 3), wheel_clock_right=round(_u(rng, clock_r), 3),
                       phone_in_hand=phone, hand_over_mouth=cover,
                       extra={"smile": round(smile, 4)} if smile else {})
 

@@ -332,6 +332,21 @@ def _jit_rgb(rng: np.random.Generator, base, amount: float) -> tuple:
     return tuple(float(np.clip(c * (1 + rng.normal(0, amount)), 0.0, 1.0)) for c in base)
 
 
+#: share of drivers in short sleeves (bare forearms; most of State Farm's drivers)
+P_SHORT_SLEEVES = 0.55
+#: how much closer to the driver the wheel is in side-view scenes (m)
+SIDE_VIEW_WHEEL_CLOSER_M = 0.07
+
+
+def _seat_rgb(draw) -> tuple:
+    """Seat upholstery from three uniform(0.02, 0.4) draws: mostly greys / beiges / blacks from dark to light grey
+    (linear 0.03 ... 0.5), with a little of the draw's hue kept (car seats are rarely saturated colours)."""
+    c = np.asarray(draw, dtype=np.float64)
+    m = float(c.mean())
+    lum = 0.03 + 0.47 * (m - 0.02) / 0.38
+    return tuple(float(x) for x in np.clip(lum + 0.35 * (c - m), 0.01, 1.0))
+
+
 def skin_albedo_rgb(tone: float, redness: float) -> tuple[float, float, float]:
     """Approximate linear skin albedo for a melanin level (0 light ... 1 dark)."""
     light = np.array([0.78, 0.57, 0.47])
@@ -395,7 +410,7 @@ def sample_scene(rng: np.random.Generator, ranges: SamplingRanges | None = None,
                 shoulder_width_m=float(rng.uniform(0.36, 0.46) * (1.06 if male else 1.0)),
                 arm_length_m=float(rng.uniform(0.55, 0.66)),
                 shirt_rgb=tuple(float(x) for x in rng.uniform(0.03, 0.8, 3)),
-                sleeve="short" if rng.random() < 0.35 else "long")
+                sleeve="short" if rng.random() < P_SHORT_SLEEVES else "long")
     layout = str(R.layouts[int(rng.integers(len(R.layouts)))])
     wheel_z = {"sedan": 0.36, "suv": 0.40, "compact": 0.37}[layout] + float(rng.uniform(-0.03, 0.03))
     cabin = Cabin(layout=layout, wheel_radius_m=float(rng.uniform(0.175, 0.195)),
@@ -403,7 +418,7 @@ def sample_scene(rng: np.random.Generator, ranges: SamplingRanges | None = None,
                   wheel_tilt_deg=float(rng.uniform(18, 32)),
                   dash_rgb=_jit_rgb(rng, (0.05, 0.05, 0.055), 0.4) if rng.random() < 0.7 else
                   tuple(float(x) for x in rng.uniform(0.05, 0.5, 3)),
-                  seat_rgb=tuple(float(x) for x in rng.uniform(0.02, 0.4, 3)),
+                  seat_rgb=_seat_rgb(rng.uniform(0.02, 0.4, 3)),
                   headliner_rgb=tuple(float(x) for x in rng.uniform(0.15, 0.75) * rng.uniform(0.9, 1.0, 3)),
                   trim_rgb=tuple(float(x) for x in rng.uniform(0.03, 0.5) * rng.uniform(0.85, 1.0, 3)),
                   window_sky_rgb=_jit_rgb(rng, (0.55, 0.7, 0.9), 0.15),
@@ -438,6 +453,10 @@ def sample_scene(rng: np.random.Generator, ranges: SamplingRanges | None = None,
         lo, hi = R.hfov_deg
         f = (hfov - lo) / (hi - lo) if hi > lo else 0.5
         hfov = float(mount.hfov_deg[0] + f * (mount.hfov_deg[1] - mount.hfov_deg[0]))
+    if mount.target_m is not None:     # side views: the driver sits closer to the wheel (elbows bent, as in State
+        # Farm's frames) instead of reaching it with straight arms; no extra draw (the random stream is unchanged)
+        wc = cabin.wheel_center_m
+        cabin = dataclasses.replace(cabin, wheel_center_m=(float(wc[0] - SIDE_VIEW_WHEEL_CLOSER_M), wc[1], wc[2]))
     cam = CameraSpec(mount=mount.name, position_m=pos, target_m=target, roll_deg=roll,
                      width=int(res[0]), height=int(res[1]), hfov_deg=hfov,
                      dist=(k1, float(-0.2 * k1 * rng.uniform(0, 1)), float(rng.normal(0, 4e-4)),

@@ -28,10 +28,12 @@ GAZE_SCALE_DEG = 20.0          # gaze head output unit: the raw value times this
 #: what the gaze model's angles are relative to, by default (recorded in the manifest as
 #: ``output_semantics.gaze_frame``; the runtime maps both back to the camera frame):
 #: "head" = eye-in-head (composed with the estimated head pose); "view" = the ray through the eye crop's centre, in
-#: the crop's axes (dms.contracts.gaze; (0, 0) = into the camera). "view" is the geometrically exact target of an
-#: eye crop but needs the model to read the head's rotation from the crop; on the same renders (sim_eye6, 15
-#: epochs) it measured 19.1 deg on Columbia vs 12.9 for "head" (it reads the nose side of real crops as a head
-#: turn: left/right eye yaw biases +10 / -7 deg), so "head" stays the default.
+#: the crop's axes (dms.contracts.gaze; (0, 0) = into the camera). "view" is what real eye-crop sets label
+#: (Columbia: (0, 0) = gaze locking at all five head poses) and the exact target of an eye crop, but the model must
+#: read the head's rotation relative to the camera from the periocular shape. On the same renders (sim_eye6, 15
+#: epochs) a view model measured 19.1 deg on Columbia (23.4 with 20 % shift jitter) vs 12.9 for "head": it reads
+#: the nasal/temporal side of real crops as a head turn (left/right eye yaw biases +10 / -7 deg, -15 / +11 with
+#: shift jitter), i.e. our periocular 3D shape does not transfer yet. So "head" stays the default.
 GAZE_FRAME = "head"
 GAZE_FRAMES = ("view", "head")
 #: eye crops narrower than this carry no gaze label. 0 keeps all: the (unobservable) gaze of nearly closed eyes
@@ -56,10 +58,11 @@ def gaze_in_head_deg(lab: CropLabel) -> Optional[tuple[float, float]]:
     """Eye-in-head gaze (yaw, pitch) of an eye crop label, in the camera convention of a camera the face looks
     straight into (yaw > 0 toward the image's right, pitch > 0 up; (0, 0) = straight ahead of the face).
 
-    This is what an eye crop shows directly: where the iris sits between the lids and corners. Real eye-crop gaze
-    sets label it this way too (Columbia Gaze: the head is fixed and the targets are on a wall in front of it, so
-    its labels are eye-in-head whatever the camera position). Read from ``attrs["gaze_in_head_deg"]`` when the
-    simulator wrote it, else derived from the camera-frame gaze vector and the head pose relative to the camera."""
+    This is the part of the gaze an eye crop shows most directly: where the iris sits between the lids and
+    corners. (Real eye-crop sets label the *view* frame instead: Columbia Gaze's (0, 0) is "gaze locking", looking
+    into the camera, at every head pose - see :func:`gaze_view_deg`.) Read from ``attrs["gaze_in_head_deg"]``
+    when the simulator wrote it, else derived from the camera-frame gaze vector and the head pose relative to the
+    camera."""
     v = (lab.attrs or {}).get("gaze_in_head_deg")
     if v is not None:
         return float(v[0]), float(v[1])

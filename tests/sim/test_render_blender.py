@@ -67,3 +67,28 @@ def test_crops_render_with_border(renderer, spec):
     # the open mouth cavity is the darkest part of the mouth crop, near its centre
     c = mouth_nir[24:44, 20:44].min()
     assert c < np.percentile(mouth_nir, 20)
+
+
+def test_crop_render_settings_and_fast_prefilter_keeps_the_look(renderer, spec):
+    """Speed settings (issue #3) are applied, and OIDN's FAST guide prefilter gives the ACCURATE look."""
+    cy = renderer.view.scene.cycles
+    assert cy.denoising_prefilter == "FAST" and not cy.use_light_tree and not cy.use_adaptive_sampling
+    assert renderer.view.scene.render.use_persistent_data
+    s = spec.with_resolution(640, 480)
+    pose = DriverPose(eye_openness_left=0.6)
+    fast = renderer.render_crops(s, pose, ("eye_left",), ("nir",))[0][2].astype(float)
+    cy.denoising_prefilter = "ACCURATE"
+    try:
+        accurate = renderer.render_crops(s, pose, ("eye_left",), ("nir",))[0][2].astype(float)
+    finally:
+        cy.denoising_prefilter = "FAST"
+    again = renderer.render_crops(s, pose, ("eye_left",), ("nir",))[0][2].astype(float)
+    assert np.array_equal(fast, again)                                 # deterministic after the switch back
+    assert 0 < np.abs(fast - accurate).mean() < 3.0                    # a different filter, noise-level change
+    assert abs(fast.mean() - accurate.mean()) < 1.5                    # same brightness
+
+
+def test_render_settings_reject_unknown_prefilter():
+    from dms.sim.render import RenderSettings
+    with pytest.raises(ValueError, match="denoise_prefilter"):
+        RenderSettings(denoise_prefilter="fast")

@@ -124,12 +124,19 @@ def test_side_view_hand_poses_put_the_hand_where_the_label_says():
         h = r.view._hand_target(spec, pose, "right", posed_head(spec, pose))
         assert np.linalg.norm(h - wheel_hand) > 0.15, st                 # visibly away from the wheel
         uv = cam.project(h[None])[0][0]
-        if st not in (HandState.OTHER, HandState.GEAR_LEVER):            # (reaching behind / the lever may be cut)
+        up_at_visor = st is HandState.FACE and h[0] > head[0] + 0.25   # hair / make-up at the sun-visor mirror
+        if st not in (HandState.OTHER, HandState.GEAR_LEVER) and not up_at_visor:   # (these may be cut)
             assert 0 <= uv[0] < 96 and 0 <= uv[1] < 72, (st, uv)
-        if st in (HandState.PHONE_EAR, HandState.DRINKING, HandState.FACE):
+        if st in (HandState.PHONE_EAR, HandState.DRINKING, HandState.FACE) and not up_at_visor:
             assert np.linalg.norm(h - head) < 0.2, st                    # at the head
-        if st in (HandState.TEXTING, HandState.LAP):
+        if st is HandState.LAP:
             assert h[2] < head[2] - 0.15, st                             # below the face, in front of the body
+        if st is HandState.TEXTING:
+            assert h[2] < head[2] - 0.03 and h[0] > head[0] + 0.1, st   # in front of the chest / over the lap
+        up = r.view.arm_parts["right"][0].matrix_world
+        shoulder, elbow = np.asarray(up.translation), np.asarray(up.translation) + np.asarray(up.col[2][:3])
+        if st in (HandState.PHONE_EAR, HandState.DRINKING):             # elbow forward: forearm seen from the side
+            assert elbow[0] > shoulder[0] + 0.05 and elbow[2] < shoulder[2], (st, shoulder, elbow)
         assert r.view.phone.hide_render == (pose.phone_in_hand is None)
         assert r.view.cup.hide_render == (st is not HandState.DRINKING)
     # the off-wheel arm changes the rendered side view
@@ -152,3 +159,126 @@ def test_recipe_hands_render_set_is_a_valid_side_view_config():
     assert cfg.crops.frame.mounts == ["passenger_window"] and cfg.crops.frame.on_fraction == 0.5
     assert cfg.crops.frame.count == 64 and cfg.crops.eye.count == 0 and cfg.renderer == "blender"
     assert "augment.hflip=false" in tm.RECIPE["hands"]       # the side view is not mirror-symmetric
+
+
+def _side_points(s):
+    """Image positions (fractions of the frame) of the head, wheel centre, hips and right shoulder of a scene."""
+    cam = s.camera_model()
+    uv, _ = project_landmarks(s, DriverPose(), distort=False)
+    head = np.nanmean(uv, axis=0)
+    b = s.body
+    rest = s.head_rest_position_m()
+    pts = np.array([s.cabin.wheel_center_m, [-0.06 + b.seat_fore_aft_m, 0.0, 0.05 + 0.5 * b.seat_height_m],
+                    [rest[0] - 0.07, -b.shoulder_width_m / 2, rest[2] - 0.165]])
+    w, hips, shoulder = cam.project(pts, distort=False)[0]
+    size = np.array([s.camera.width, s.camera.height], float)
+    return head / size, w / size, hips / size, shoulder / size
+
+
+def test_passenger_window_frames_the_whole_driver_like_state_farm():
+    """Head in the upper-left third with room above, hips at the bottom, wheel at the right; the camera sits about
+    shoulder height and looks across the cabin (not down from the roof)."""
+    r = SamplingRanges(mounts=["passenger_window"], resolutions=[(128, 96)])
+    rng = np.random.default_rng(11)
+    heads, wheels, hips = [], [], []
+    for _ in range(60):
+        s = sample_scene(rng, r)
+        head, wheel, hip, shoulder = _side_points(s)
+        heads.append(head), wheels.append(wheel), hips.append(hip)
+        cam = s.camera_model()
+        axis = cam.R[:, 2]                                             # optical axis in the cabin frame
+        assert np.degrees(np.arcsin(-axis[2])) < 25.0                  # looks across, at most a little down
+        assert 0.3 < cam.position_m[2] - s.body.seat_height_m < 0.75   # about the passenger's shoulder height
+        assert cam.position_m[1] < -1.0                                # across the cabin (long lens, whole body)
+        assert hip[1] > shoulder[1] > head[1]                          # upright: head, shoulder, hips
+    heads, wheels, hips = map(np.asarray, (heads, wheels, hips))
+    assert 0.25 < np.median(heads[:, 0]) < 0.45 and 0.1 < np.median(heads[:, 1]) < 0.3
+    assert np.percentile(heads[:, 1], 5) > 0.08                        # margin above the head
+    assert np.median(wheels[:, 0]) > 0.72 and np.median(hips[:, 1]) > 0.75
+
+
+def test_side_views_bring_the_wheel_closer_without_changing_the_random_stream():
+    face = sample_scene(np.random.default_rng(3), SamplingRanges(mounts=["rearview_mirror"]))
+    side = sample_scene(np.random.default_rng(3), SamplingRanges(mounts=["passenger_window"]))
+    assert side.identity == face.identity and side.body == face.body and side.lighting == face.lighting
+    from dms.sim.spec import SIDE_VIEW_WHEEL_CLOSER_M
+    assert side.cabin.wheel_center_m[0] == pytest.approx(face.cabin.wheel_center_m[0] - SIDE_VIEW_WHEEL_CLOSER_M)
+    assert side.cabin.wheel_center_m[1:] == face.cabin.wheel_center_m[1:]
+    assert dataclasses.replace(side.cabin, wheel_center_m=face.cabin.wheel_center_m) == face.cabin
+
+
+def test_body_sampling_short_sleeves_and_plain_seats():
+    rng = np.random.default_rng(8)
+    specs = [sample_scene(rng, SamplingRanges(mounts=["passenger_window"])) for _ in range(400)]
+    short = np.mean([s.body.sleeve == "short" for s in specs])
+    assert 0.48 < short < 0.62                                         # bare forearms in about half the frames
+    seats = np.array([s.cabin.seat_rgb for s in specs])
+    chroma = seats.max(1) - seats.min(1)
+    assert np.all(chroma < 0.15) and seats.mean(1).min() < 0.1 and seats.mean(1).max() > 0.35
+
+
+@pytest.mark.blender
+def test_state_farm_off_hand_variants():
+    """Hair / make-up reaches the sun-visor mirror in some poses (above the head, forward), the head otherwise;
+    texting holds the phone up in front of the chest in some poses and low over the lap in others."""
+    pytest.importorskip("bpy")
+    from types import SimpleNamespace
+    from dms.sim.blender.scene import BlenderView
+    from dms.sim.labels import posed_head
+    spec = sample_scene(np.random.default_rng(4), SamplingRanges(mounts=["passenger_window"]))
+    view = SimpleNamespace(_pose_variant=BlenderView._pose_variant)
+    visor, at_head, raised, low = 0, 0, 0, 0
+    for k in range(120):
+        for st in (HandState.FACE, HandState.TEXTING):
+            pose = dataclasses.replace(DriverPose(), hand_right=st, mouth_openness=k / 1000.0,
+                                       phone_in_hand="right" if st is HandState.TEXTING else None)
+            ph = posed_head(spec, pose)
+            head = ph.to_world(np.zeros(3))
+            h = BlenderView._hand_target(view, spec, pose, "right", ph)
+            if st is HandState.FACE:
+                if h[0] > head[0] + 0.25:
+                    visor += 1
+                    assert h[2] > head[2] + 0.1                         # up and forward, at the visor
+                else:
+                    at_head += 1
+                    assert np.linalg.norm(h - head) < 0.2
+            else:
+                assert h[0] > head[0] + 0.1 and h[2] < head[2]          # in front of the body, below the face
+                raised += h[2] > head[2] - 0.25
+                low += h[2] < head[2] - 0.3
+    assert 25 < visor < 70 and at_head > 50
+    assert raised > 30 and low > 30
+
+
+def test_frame_wheel_clock_ranges_configurable_for_frames_only():
+    cfg = side_cfg(**{"crops.frame.wheel_clock_right": [4.5, 5.5], "crops.frame.wheel_clock_left": [6.5, 7.0]})
+    poses = [sample_crop_pose("frame", np.random.default_rng(k), cfg) for k in range(60)]
+    assert all(4.5 <= p.wheel_clock_right <= 5.5 and 6.5 <= p.wheel_clock_left <= 7.0 for p in poses)
+    mouth = [sample_crop_pose("mouth", np.random.default_rng(k), cfg) for k in range(60)]
+    assert all(1.5 <= p.wheel_clock_right <= 4.0 and 8.0 <= p.wheel_clock_left <= 10.5 for p in mouth)
+    # the default keeps the former ranges (and the random stream) of frame crops
+    d = [sample_crop_pose("frame", np.random.default_rng(k), side_cfg()) for k in range(60)]
+    assert all(1.5 <= p.wheel_clock_right <= 4.0 and 8.0 <= p.wheel_clock_left <= 10.5 for p in d)
+    assert [p.hand_right for p in d] == [p.hand_right for p in poses]
+    with pytest.raises(ConfigError, match="wheel_clock_right"):
+        side_cfg(**{"crops.frame.wheel_clock_right": [5.0, 13.0]})
+    with pytest.raises(ConfigError, match="wheel_clock_left"):
+        side_cfg(**{"crops.frame.wheel_clock_left": [9.0, 8.0]})
+
+
+@pytest.mark.blender
+def test_scenery_never_surrounds_the_car():
+    """Outside buildings stay clear of the cabin and of the side-view camera across it (a box around the driver
+    rendered whole frames as one flat wall)."""
+    pytest.importorskip("bpy")
+    from dms.sim.render import Renderer, RenderSettings
+    r = Renderer(RenderSettings(samples=1, sensor=False, auto_exposure=False))
+    rng = np.random.default_rng(0)
+    ranges = SamplingRanges(mounts=["passenger_window"], resolutions=[(64, 48)])
+    for _ in range(40):
+        spec = sample_scene(rng, ranges)
+        r._prepare(spec, DriverPose())
+        for b in r.view.scenery:
+            x, y = b.location[0], b.location[1]
+            hx, hy = 0.5 * b.dimensions[0], 0.5 * b.dimensions[1]
+            assert abs(x) >= hx + 2.5 or abs(y) >= hy + 2.5, (b.name, x, y, hx, hy)

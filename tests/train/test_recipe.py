@@ -42,6 +42,21 @@ def test_recipe_yawn_render_sets_are_valid_mouth_crop_configs():
     assert train_models.TASK_VERSION["yawn"] == "0.3.0"
 
 
+def test_recipe_hands_render_sets_are_side_view_frame_configs():
+    from dms.config import load_config
+    from dms.sim.config import SimulateConfig
+    sets = train_models.TASK_SIMULATE["hands"]
+    counts = train_models._per_set("1200", len(sets), "x")
+    cfgs = [load_config(SimulateConfig, overrides=[kv.replace("@HANDS_COUNT@", n) for kv in over])
+            for over, n in zip(sets, counts)]
+    assert len({c.seed for c in cfgs}) == len(cfgs)                     # several sets: different scenes
+    for cfg in cfgs:
+        assert cfg.crops.frame.count == 1200 and cfg.crops.frame.mounts == ["passenger_window"]
+        assert cfg.crops.eye.count == cfg.crops.mouth.count == 0 and cfg.modalities == ["rgb"]
+        assert cfg.model_dump(exclude={"seed", "name"}) == cfgs[0].model_dump(exclude={"seed", "name"})
+    assert train_models.TASK_VERSION["hands"] == "0.3.0"
+
+
 def test_recipe_task_data_paths_and_train_data_arg(monkeypatch):
     from argparse import Namespace
     from dms.config import load_config
@@ -49,7 +64,9 @@ def test_recipe_task_data_paths_and_train_data_arg(monkeypatch):
     monkeypatch.setitem(train_models.TASK_SIMULATE, "yawn", [["seed=11"], ["seed=12"]])
     args = Namespace(data="runs/d/", task_data=[])
     assert train_models.task_data(args, "yawn") == [Path("runs/d-yawn"), Path("runs/d-yawn-2")]
-    assert train_models.task_data(args, "hands") == [Path("runs/d-hands")]
+    n_hands = len(train_models.TASK_SIMULATE["hands"])
+    assert train_models.task_data(args, "hands") == [Path("runs/d-hands")] + [Path(f"runs/d-hands-{i}")
+                                                                              for i in range(2, n_hands + 1)]
     assert train_models.task_data(args, "eye_state") == [Path("runs/d/")]
     args.task_data = ["yawn=a/m3,b/m4"]
     paths = train_models.task_data(args, "yawn")
