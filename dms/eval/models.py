@@ -80,11 +80,12 @@ def reframe(img: np.ndarray, dx: float, dy: float, zoom: float) -> np.ndarray:
     return cv2.warpAffine(img, M, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def framing_report(td, session, manifest, images: list[np.ndarray], targets: np.ndarray) -> dict:
-    """The headline metric under each of :data:`FRAMINGS` and its worst change: a model that reads the crop
-    frame instead of the eye/mouth (real crops are cut differently from training crops) shows large changes."""
+def framing_report(td, session, manifest, images: list[np.ndarray], targets: np.ndarray, as_cut: dict) -> dict:
+    """The headline metric under each of :data:`FRAMINGS` and its worst change (``as_cut``: the metrics of the
+    crops as given): a model that reads the crop frame instead of the eye/mouth (real crops are cut differently
+    from training crops) shows large changes."""
     key = "mean_angular_error_deg" if td.name == "gaze" else "balanced_accuracy"
-    base = task_metrics(td, run_session(session, manifest, images), targets)[key]
+    base = as_cut[key]
     out = {"metric": key, "as_cut": base}
     for name, dx, dy, z in FRAMINGS:
         out[name] = task_metrics(td, run_session(session, manifest, [reframe(i, dx, dy, z) for i in images]),
@@ -141,7 +142,7 @@ def evaluate(cli_task: str, data: str | Path, model: Optional[str | Path] = None
               "unreadable": unreadable[:20], **m,
               "seconds": round(time.monotonic() - t0, 2)}
     if framing and kept:
-        report["framing"] = framing_report(td, session, manifest, images, targets)
+        report["framing"] = framing_report(td, session, manifest, images, targets, m)
     if input_mode == "frame":
         report["n_no_face"] = len(no_face)
         report["no_face"] = no_face[:20]

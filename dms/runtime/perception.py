@@ -158,7 +158,6 @@ class Perceiver:
         # with the head pose) or "camera" (models before 0.3: used as is)
         self._gaze_frame = (models["gaze"].manifest.output_semantics.get("gaze_frame", "camera")
                             if "gaze" in models else None)
-        self._K_key, self._K = None, None
         self._hands_failed = False
         self._warned: set[str] = set()
         self._eye_crops = {t: {s: crop_for_side(m.manifest.crop, s) for s in _EYE_SIDES}
@@ -172,12 +171,6 @@ class Perceiver:
             self.pose.reset()
         self._hands_cache = None
         self._slow_cache = {}
-
-    def _camera_matrix(self, w: int, h: int, camera) -> np.ndarray:
-        key = (w, h, id(camera) if camera is not None else None)
-        if key != self._K_key:
-            self._K, self._K_key = camera_matrix(w, h, camera)[0], key
-        return self._K
 
     def _warn_once(self, key: str, msg: str, *args) -> None:
         if key not in self._warned:
@@ -320,7 +313,7 @@ class Perceiver:
                     self._slow_cache["gaze"] = model_eye
                 # to the camera frame with this frame's geometry (the model output may be from an earlier frame)
                 if self._gaze_frame == "view":
-                    K = self._camera_matrix(w, h, frame.camera)
+                    K = camera_matrix(w, h, frame.camera)[0]
                     per_eye = {}
                     for s in _EYE_SIDES:
                         cd = self._eye_crops["gaze"][s]

@@ -15,7 +15,6 @@ May import: numpy, stdlib, dms.contracts, dms.data, dms.config, dms.sim (no bpy)
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import tempfile
@@ -24,8 +23,6 @@ from typing import Any, Callable, Optional
 
 from dms.data.dataset import SUCCESS, _sha256
 from dms.errors import DataError
-
-log = logging.getLogger(__name__)
 
 #: files of a shard that hold labels (recomputed); everything else must match the replay file for file
 LABEL_FILES = ("crops.jsonl", "labels.jsonl", "events.json", "scene.json")
@@ -77,8 +74,6 @@ def relabel_dataset(root: str | Path, progress: Optional[Callable[[str], None]] 
     if not cfg_dict:
         raise DataError(f"{mf} records no config: cannot replay its shards")
     cfg = SimulateConfig(**cfg_dict)
-    if cfg.renderer == "mock":
-        log.info("%s was rendered by the mock renderer: relabelling replays it exactly", root)
     jobs = {j.name: j for j in plan_jobs(cfg)}
     renderer = MockRenderer(RenderSettings(samples=1))
     summary = {"shards": 0, "relabelled": 0, "unchanged": 0, "items": 0}
@@ -124,15 +119,15 @@ def relabel_dataset(root: str | Path, progress: Optional[Callable[[str], None]] 
             for rel in sorted(old_success["files"]):
                 dst = stage / rel
                 dst.parent.mkdir(parents=True, exist_ok=True)
-                src = rep / rel if Path(rel).name in LABEL_FILES else shard / rel
                 if Path(rel).name in LABEL_FILES:
-                    shutil.copyfile(src, dst)
-                else:
-                    try:
-                        os.link(src, dst)
-                    except OSError:
-                        shutil.copyfile(src, dst)
-                files[rel] = _sha256(dst)
+                    shutil.copyfile(rep / rel, dst)
+                    files[rel] = _sha256(dst)
+                    continue
+                try:                                 # images are kept as they are: so is their recorded hash
+                    os.link(shard / rel, dst)
+                except OSError:
+                    shutil.copyfile(shard / rel, dst)
+                files[rel] = old_success["files"][rel]
             (stage / SUCCESS).write_text(json.dumps({"n_items": int(res["n_items"]), "files": files},
                                                     sort_keys=True))
             old_dir = root / "shards" / f".old-{shard.name}-{os.getpid()}"

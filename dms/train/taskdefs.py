@@ -8,8 +8,8 @@ Targets are float vectors with NaN where a label is unknown (masked in the loss)
 
 * eye_state: [openness, closed]          real: [nan, closed]
 * yawn:      [mouth_openness, yawn]      real: [nan, yawn]
-* gaze:      [yaw_deg, pitch_deg]   of the eye in the crop's view frame (:func:`gaze_view_deg`; or eye-in-head,
-             :func:`gaze_in_head_deg`, with ``gaze_frame="head"``)
+* gaze:      [yaw_deg, pitch_deg]   eye-in-head (:func:`gaze_in_head_deg`, the default ``gaze_frame="head"``) or
+             in the crop's view frame (:func:`gaze_view_deg`, ``gaze_frame="view"``)
 * hands:     [left_on, right_on, phone, both_on]   real: [nan, nan, nan, both_on]
 """
 from __future__ import annotations

@@ -261,13 +261,10 @@ class Trainer:
     # --- phases ------------------------------------------------------------------------------------------
     def _loader(self, phase: str, rng: np.random.Generator) -> torch.utils.data.DataLoader:
         cfg, td = self.cfg, self.td
-        aug_s = build_augmenter(cfg.augment.profile, rng,
-                                zoom=(cfg.augment.zoom or td.zoom) if cfg.augment.profile == "strong" else None,
-                                shift=((td.shift if cfg.augment.shift is None else cfg.augment.shift)
-                                       if cfg.augment.profile == "strong" else None),
-                                glint_p=td.glint_p if cfg.augment.profile == "strong" else 0.0,
-                                rotate=td.rotate if cfg.augment.profile == "strong" else None,
-                                aspect=td.aspect_jitter)
+        task_aug = (dict(zoom=cfg.augment.zoom or td.zoom, glint_p=td.glint_p, rotate=td.rotate,
+                         shift=td.shift if cfg.augment.shift is None else cfg.augment.shift)
+                    if cfg.augment.profile == "strong" else {})      # the task's extras: strong profile only
+        aug_s = build_augmenter(cfg.augment.profile, rng, aspect=td.aspect_jitter, **task_aug)
         aug_r = build_augmenter(cfg.augment.real_profile, rng)
         gen = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
         if phase == "finetune":
