@@ -96,7 +96,8 @@ def make_renderer(cfg: SimulateConfig):
         workers = cfg.workers or (os.cpu_count() or 1)
         threads = max(1, (os.cpu_count() or 1) // max(1, workers))
     settings = RenderSettings(samples=cfg.render.samples, device=cfg.render.device, threads=threads,
-                              denoise=cfg.render.denoise, crop_max_scale=cfg.render.crop_max_scale)
+                              denoise=cfg.render.denoise, crop_max_scale=cfg.render.crop_max_scale,
+                              crop_samples=cfg.render.crop_samples)
     return MockRenderer(settings) if cfg.renderer == "mock" else Renderer(settings)
 
 

@@ -88,6 +88,20 @@ def test_crop_render_settings_and_fast_prefilter_keeps_the_look(renderer, spec):
     assert abs(fast.mean() - accurate.mean()) < 1.5                    # same brightness
 
 
+def test_crop_samples_apply_to_crop_renders_only(renderer, spec):
+    import dataclasses
+    s = spec.with_resolution(640, 480)
+    base = renderer.settings
+    renderer.settings = dataclasses.replace(base, crop_samples=2)
+    try:
+        renderer.render_crops(s, DriverPose(), ("eye_left",), ("nir",))
+        assert renderer.view.scene.cycles.samples == 2
+    finally:
+        renderer.settings = base
+    renderer.render_crops(s, DriverPose(), ("eye_left",), ("nir",))
+    assert renderer.view.scene.cycles.samples == base.samples == 4
+
+
 def test_render_settings_reject_unknown_prefilter():
     from dms.sim.render import RenderSettings
     with pytest.raises(ValueError, match="denoise_prefilter"):
