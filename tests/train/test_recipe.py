@@ -42,6 +42,17 @@ def test_recipe_yawn_render_sets_are_valid_mouth_crop_configs():
     assert train_models.TASK_VERSION["yawn"] == "0.3.0"
 
 
+def test_recipe_eye_sets_differ_only_in_scenes():
+    from dms.config import load_config
+    from dms.sim.config import SimulateConfig
+    cfgs = [load_config(SimulateConfig, overrides=over) for over in train_models.EYE_SETS]
+    assert len(cfgs) >= max(train_models.EYE_TASK_SETS.values()) and len({c.seed for c in cfgs}) == len(cfgs)
+    for cfg in cfgs:
+        assert cfg.crops.eye.count > 0 and cfg.crops.mouth.count == cfg.crops.frame.count == 0
+        assert cfg.model_dump(exclude={"seed", "name"}) == cfgs[0].model_dump(exclude={"seed", "name"})
+    assert [c.seed for c in cfgs[:2]] == [61, 62] and train_models.TASK_VERSION["eye_state"] == "0.5.0"
+
+
 def test_recipe_hands_render_sets_are_side_view_frame_configs():
     from dms.config import load_config
     from dms.sim.config import SimulateConfig
@@ -67,7 +78,8 @@ def test_recipe_task_data_paths_and_train_data_arg(monkeypatch):
     n_hands = len(train_models.TASK_SIMULATE["hands"])
     assert train_models.task_data(args, "hands") == [Path("runs/d-hands")] + [Path(f"runs/d-hands-{i}")
                                                                               for i in range(2, n_hands + 1)]
-    assert train_models.task_data(args, "eye_state") == [Path("runs/d/")]
+    assert train_models.task_data(args, "eye_state") == [Path("runs/d/"), Path("runs/d-2")]   # two eye sets
+    assert train_models.task_data(args, "gaze") == [Path("runs/d/")]
     args.task_data = ["yawn=a/m3,b/m4"]
     paths = train_models.task_data(args, "yawn")
     assert paths == [Path("a/m3"), Path("b/m4")]
