@@ -11,6 +11,7 @@ from typing import Literal, Optional
 from pydantic import Field, field_validator, model_validator
 
 from dms.config import ConfigModel
+from dms.sim.pose import WHEEL_CLOCK_LEFT_RANGE, WHEEL_CLOCK_RIGHT_RANGE
 from dms.sim.scenarios import PRESETS, BehaviourParams, resolve_preset
 from dms.sim.spec import SamplingRanges
 
@@ -123,11 +124,11 @@ class FrameCropsConfig(ConfigModel):
     on_fraction: Optional[float] = Field(None, ge=0, le=1, description="share of frames with both hands on the "
                                          "wheel (the rest has at least one hand off); null = independent per-hand "
                                          "state weights (~20% both on)")
-    wheel_clock_left: tuple[float, float] = Field((8.0, 10.5), description="clock positions (hours, 12 = top) "
-                                                  "of the left hand on the wheel in frame crops")
-    wheel_clock_right: tuple[float, float] = Field((1.5, 4.0), description="clock positions (hours, 12 = top) "
-                                                   "of the right hand on the wheel in frame crops, e.g. [1.5, "
-                                                   "5.5] for hands low on the rim as well")
+    wheel_clock_left: tuple[float, float] = Field(WHEEL_CLOCK_LEFT_RANGE, description="clock positions (hours, "
+                                                  "12 = top) of the left hand on the wheel in frame crops")
+    wheel_clock_right: tuple[float, float] = Field(WHEEL_CLOCK_RIGHT_RANGE, description="clock positions (hours, "
+                                                   "12 = top) of the right hand on the wheel in frame crops, e.g. "
+                                                   "[1.5, 5.5] for hands low on the rim as well")
 
     @field_validator("wheel_clock_left", "wheel_clock_right")
     @classmethod

@@ -28,7 +28,7 @@ from dms.data.crops import LEFT_EYE_RING, RIGHT_EYE_RING
 from dms.data.dataset import ShardWriter
 from dms.errors import DmsError
 from dms.sim.config import SimulateConfig
-from dms.sim.pose import DriverPose
+from dms.sim.pose import WHEEL_CLOCK_LEFT_RANGE, WHEEL_CLOCK_RIGHT_RANGE, DriverPose
 from dms.sim.scenarios import generate_scenario, zone_of_direction
 
 log = logging.getLogger(__name__)
@@ -182,7 +182,7 @@ def sample_crop_pose(kind: str, rng: np.random.Generator, cfg: SimulateConfig) -
     zone = zone_of_direction(hy + ey, hp + ep)
     # hands on the rim: frame crops take their clock ranges from crops.frame (same draws: same random stream)
     clock_l, clock_r = ((cc.frame.wheel_clock_left, cc.frame.wheel_clock_right) if kind == "frame"
-                        else ((8.0, 10.5), (1.5, 4.0)))
+                        else (WHEEL_CLOCK_LEFT_RANGE, WHEEL_CLOCK_RIGHT_RANGE))
     return DriverPose(eye_openness_left=round(eo_l, 6), eye_openness_right=round(eo_r, 6),
                       mouth_openness=round(mouth, 6), yawn=yawn, talking=talking, gaze_zone=zone,
                       eye_yaw_deg=round(ey, 4), eye_pitch_deg=round(ep, 4), head_yaw_deg=round(hy, 4),

@@ -19,6 +19,10 @@ from typing import Optional
 
 from dms.contracts import GazeZone, HandState
 
+#: grip positions sampled on the wheel rim (clock hours, 12 = top): sequences, crops and frame-crop defaults
+WHEEL_CLOCK_LEFT_RANGE = (8.0, 10.5)
+WHEEL_CLOCK_RIGHT_RANGE = (1.5, 4.0)
+
 
 @dataclass(frozen=True)
 class DriverPose:

@@ -39,7 +39,7 @@ from typing import Iterable, Optional, Sequence
 import numpy as np
 
 from dms.contracts import Event, GazeZone, HandState
-from dms.sim.pose import DriverPose
+from dms.sim.pose import WHEEL_CLOCK_LEFT_RANGE, WHEEL_CLOCK_RIGHT_RANGE, DriverPose
 
 log = logging.getLogger(__name__)
 
@@ -485,8 +485,8 @@ class ScenarioBuilder:
         hands = {"left": [HandState.ON_WHEEL] * n, "right": [HandState.ON_WHEEL] * n}
         phone: list[Optional[str]] = [None] * n
         hand_over_mouth = np.zeros(n, dtype=bool)
-        clock_left = _u(rng, (8.0, 10.5))
-        clock_right = _u(rng, (1.5, 4.0))
+        clock_left = _u(rng, WHEEL_CLOCK_LEFT_RANGE)
+        clock_right = _u(rng, WHEEL_CLOCK_RIGHT_RANGE)
         events: list[tuple[str, int, int, str, dict]] = []
 
         def glance_profile(i0: int, i1: int, zone: GazeZone, owl: bool, dwell_jitter: bool = True) -> None:
