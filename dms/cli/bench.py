@@ -6,7 +6,9 @@ import argparse
 DESCRIPTION = """Benchmark on this machine.
 
   dms bench [runtime] [--json] [--duration 10]   end-to-end fps, p50/p99 per stage, RSS, concurrent 30 fps streams
-  dms bench simulate [--json]                    simulator render rates (dms.sim.bench)
+  dms bench simulate [--json] [--workers N] [--samples S] [--modalities rgb,nir]
+                                                 simulator render rates (dms.sim.bench): 256px face crops,
+                                                 64px eye crops, 640x480 frames; the same items for any --workers
 
 With --json the last stdout line is one JSON object (runtime: fps, p50_ms, p99_ms, rss_mb, streams_30fps, ...).
 """
@@ -18,8 +20,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--duration", type=float, default=10.0, help="runtime: seconds of single-stream measurement")
     p.add_argument("--models", default="models", help="runtime: model set directory")
     p.add_argument("--frontend", default="mediapipe", choices=["mediapipe", "onnx"])
-    p.add_argument("--workers", type=int, default=None, help="runtime: concurrent streams measured (default: cores)")
-    p.add_argument("--n-frames", type=int, default=10, help="simulate: items per case")
+    p.add_argument("--workers", type=int, default=None,
+                   help="runtime: concurrent streams measured; simulate: render processes (default: cores)")
+    p.add_argument("--n-frames", type=int, default=10, help="simulate: items per case (dealt to the workers)")
+    p.add_argument("--samples", type=int, default=None,
+                   help="simulate: Cycles samples per pixel (default: dms simulate's render.samples)")
+    p.add_argument("--modalities", default="rgb,nir", help="simulate: comma-separated modalities (rgb,nir)")
 
 
 def main(args, overrides) -> int:
@@ -30,7 +36,11 @@ def main(args, overrides) -> int:
         raise UsageError(f"dms bench takes no config overrides, got {overrides}")
     if args.target == "simulate":
         from dms.sim.bench import bench_simulate
-        res = bench_simulate(n_frames=args.n_frames)
+        mods = tuple(m.strip() for m in args.modalities.split(",") if m.strip())
+        try:
+            res = bench_simulate(n_frames=args.n_frames, modalities=mods, samples=args.samples, workers=args.workers)
+        except ValueError as e:
+            raise UsageError(f"dms bench simulate: {e}") from None
         for k, v in res.items():
             if not isinstance(v, dict):
                 print(f"{k:>22}: {v}")

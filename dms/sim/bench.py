@@ -33,23 +33,33 @@ def _bench_config(renderer: str, samples: Optional[int], workers: int):
     return SimulateConfig(renderer="mock" if renderer == "mock" else "blender", workers=workers, render=render)
 
 
-def _bench_worker(n_frames: int, modalities: Sequence[str], samples: Optional[int], renderer: str, seed: int,
-                  workers: int, worker: int = 0, barrier=None) -> dict:
-    """One worker's share: {"setup_s": s, "cases": {(case, modality): (n_items, t_start, t_end)}}."""
-    from dms.sim.jobs import make_renderer, sample_crop_pose
-    from dms.sim.labels import crop_label, frame_label
+def bench_workload(n_frames: int, seed: int, workers: int = 1, worker: int = 0, renderer: str = "blender",
+                   samples: Optional[int] = None):
+    """The benchmark scene and ``worker``'s share of the poses: one list of ``n_frames`` poses drawn from ``seed``,
+    dealt round-robin (worker k renders poses k, k + workers, ...). So every worker count renders the very same
+    items and rates compare across ``workers`` (per-worker pose lists made 1-vs-2-worker figures differ by the
+    poses drawn: with 5 items per worker the slowest worker's poses set the wall time)."""
+    from dms.sim.jobs import sample_crop_pose
     from dms.sim.spec import sample_scene
 
     cfg = _bench_config(renderer, samples, workers)
-    r = make_renderer(cfg)                                   # the renderer (and settings) of a dms simulate worker
-    rng = np.random.default_rng(seed)                        # the same scene in every worker
+    rng = np.random.default_rng(seed)
     ranges = cfg.scene.model_copy(update={"resolutions": [(640, 480)], "mounts": ["steering_column"],
                                           "p_sunglasses": 0.0, "p_mask": 0.0})
     spec = sample_scene(rng, ranges)
     poses = [sample_crop_pose("face", rng, cfg) for _ in range(n_frames)]
-    if worker:                                               # other poses in each worker
-        prng = np.random.default_rng([seed, worker])
-        poses = [sample_crop_pose("face", prng, cfg) for _ in range(n_frames)]
+    return cfg, spec, poses[worker::workers]
+
+
+def _bench_worker(n_frames: int, modalities: Sequence[str], samples: Optional[int], renderer: str, seed: int,
+                  workers: int, worker: int = 0, barrier=None) -> dict:
+    """One worker's share (``n_frames`` items of each case in all, see :func:`bench_workload`):
+    {"setup_s": s, "cases": {(case, modality): (n_items, t_start, t_end)}}."""
+    from dms.sim.jobs import make_renderer
+    from dms.sim.labels import crop_label, frame_label
+
+    cfg, spec, poses = bench_workload(n_frames, seed, workers, worker, renderer, samples)
+    r = make_renderer(cfg)                                   # the renderer (and settings) of a dms simulate worker
     mods = tuple(modalities)
 
     t0 = time.perf_counter()
@@ -110,7 +120,9 @@ def bench_simulate(n_frames: int = 10, modalities: Sequence[str] = ("rgb", "nir"
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     mods = tuple(modalities)
-    args = (-(-n_frames // workers), mods, samples, renderer, seed, workers)     # n_frames shared by the workers
+    if n_frames < workers:
+        raise ValueError(f"n_frames ({n_frames}) must be >= workers ({workers}): every worker renders a share")
+    args = (n_frames, mods, samples, renderer, seed, workers)          # n_frames dealt to the workers
     if workers == 1:
         results = [_bench_worker(*args)]
     else:
@@ -147,7 +159,7 @@ def bench_simulate(n_frames: int = 10, modalities: Sequence[str] = ("rgb", "nir"
     out.update({
         "per_modality": per_mod,
         "setup_s": round(max(res["setup_s"] for res in results), 3),
-        "settings": {"n_frames": args[0] * workers, "modalities": list(mods), "renderer": renderer, "workers": workers,
+        "settings": {"n_frames": n_frames, "modalities": list(mods), "renderer": renderer, "workers": workers,
                      "samples": settings.samples, "device": settings.device, "denoise": settings.denoise,
                      "cpu_count": os.cpu_count(), "machine": platform.machine(),
                      "load_avg_1min": round(os.getloadavg()[0], 2)},
