@@ -34,6 +34,12 @@ GAZE_SCALE_DEG = 20.0          # gaze head output unit: the raw value times this
 #: epochs) a view model measured 19.1 deg on Columbia (23.4 with 20 % shift jitter) vs 12.9 for "head": it reads
 #: the nasal/temporal side of real crops as a head turn (left/right eye yaw biases +10 / -7 deg, -15 / +11 with
 #: shift jitter), i.e. our periocular 3D shape does not transfer yet. So "head" stays the default.
+#: Sharper, larger eye renders (96 px, render.crop_max_scale=3, open eyes only; zoom 1.0-1.8 so the eye fills the
+#: crop as in Columbia's patches) made vertical gaze readable on real eyes: the view model's pitch follows the
+#: label with slope 1.0 (correlation 0.71; the shipped model: 0.03), but its yaw carries a nasal bias (+25 deg on
+#: image-left eyes, -2 on image-right ones) that moves +-13-20 deg with a 10 % shift of the real crop: 21.7 deg
+#: mean (head frame on the same renders: 14.6; 15 % shift jitter or zoom 1.3-2.0 did not remove the bias).
+#: Pitch from such renders is worth keeping; yaw needs the head-turn cue fixed first.
 GAZE_FRAME = "head"
 GAZE_FRAMES = ("view", "head")
 #: eye crops narrower than this carry no gaze label. 0 keeps all: the (unobservable) gaze of nearly closed eyes
