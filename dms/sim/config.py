@@ -101,6 +101,9 @@ class MouthCropsConfig(ConfigModel):
                                                   "(kept below yawn_threshold)")
     smile_prob: float = Field(0.3, ge=0, le=1, description="share of mouth crops with a smile (closed smile, "
                               "or a laugh when open); smile amount uniform 0.3..1")
+    tongue_prob: float = Field(0.12, ge=0, le=1, description="share of mouths open >= 0.3 with the tongue out "
+                               "(amount uniform 0.4..1); drawn from a stream derived from the crop's other values, "
+                               "so the other sampled values of a seed do not change")
 
     @model_validator(mode="after")
     def _fractions(self):

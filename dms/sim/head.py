@@ -179,20 +179,29 @@ def _interp_weights(levels: Sequence[float], value: float, basis: float, prefix:
 
 
 def key_weights(eye_openness_left: float, eye_openness_right: float, mouth_openness: float,
-                smile: float = 0.0) -> dict[str, float]:
-    """Shape-key weights for a pose (same function drives Blender's key blocks). ``smile`` 0..1 (linear key)."""
+                smile: float = 0.0, tongue: float = 0.0) -> dict[str, float]:
+    """Shape-key weights for a pose (same function drives Blender's key blocks). ``smile``, ``tongue`` (tongue out)
+    0..1 (linear keys)."""
     if not (0.0 <= smile <= 1.0):
         raise ValueError(f"smile must be in [0, 1], got {smile}")
+    if not (0.0 <= tongue <= 1.0):
+        raise ValueError(f"tongue must be in [0, 1], got {tongue}")
     w = _interp_weights(EYE_LEVELS, eye_openness_left, 1.0, "eyeL_")
     w.update(_interp_weights(EYE_LEVELS, eye_openness_right, 1.0, "eyeR_"))
     w.update(_interp_weights(MOUTH_LEVELS, mouth_openness, 0.0, "mouth_"))
     w["smile"] = float(smile)
+    w["tongue"] = float(tongue)
     return w
 
 
 def pose_smile(pose) -> float:
     """A DriverPose's smile amount (``pose.extra["smile"]``, 0 when absent)."""
     return float((getattr(pose, "extra", None) or {}).get("smile", 0.0))
+
+
+def pose_tongue(pose) -> float:
+    """A DriverPose's tongue-out amount (``pose.extra["tongue"]``, 0 when absent)."""
+    return float((getattr(pose, "extra", None) or {}).get("tongue", 0.0))
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -669,6 +678,13 @@ class HeadModel:
         for k, ring_ids in enumerate(cav_rings[1:3], start=1):
             sm[ring_ids] = sm[lip_loop] * (1.0 if k == 1 else 0.6)
         keys["smile"] = sm
+        # tongue out (laughing, licking, pulling a face: real "mouth open" photos often show it): the tongue slides
+        # forward past the lower teeth and lip and drops a little; only drawn with the mouth open (jobs.py)
+        tg = np.zeros_like(V)
+        tv = np.asarray(tongue_ids)
+        fwd = np.clip((V[tv, 2] - V[tv, 2].min()) / max(float(np.ptp(V[tv, 2])), 1e-9), 0, 1)  # front moves most
+        tg[tv] = np.stack([np.zeros(len(tv)), -0.004 - 0.003 * fwd, 0.012 + 0.008 * fwd], 1)
+        keys["tongue"] = tg
         # derived vertices (lid-margin band) stay fixed blends of their two parents in the basis and every key
         for vid, a, b, t in derived:
             V[vid] = (1 - t) * V[a] + t * V[b]

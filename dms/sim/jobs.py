@@ -154,6 +154,12 @@ def sample_crop_pose(kind: str, rng: np.random.Generator, cfg: SimulateConfig) -
         if rng.random() < mc.smile_prob:
             smile = _u(rng, (0.3, 1.0))
     mouth = float(np.clip(mouth, 0.0, 1.0))
+    tongue = 0.0
+    if kind in ("mouth", "face", "frame") and mouth >= 0.3 and mc.tongue_prob > 0:
+        # own stream seeded by the values drawn so far: the main stream (every later draw) stays as it was
+        trng = np.random.default_rng([int(mouth * 1e6), int(smile * 1e4), int(hy * 1e4) & 0xFFFFFFFF, 71])
+        if trng.random() < mc.tongue_prob:
+            tongue = float(trng.uniform(0.4, 1.0))
     # the label follows the pixels: a mouth open wide (a yawn or a laugh) is yawn=true, whatever branch drew it
     yawn = mouth >= mc.yawn_threshold
     hand_l, hand_r, phone = HandState.ON_WHEEL, HandState.ON_WHEEL, None
@@ -189,7 +195,8 @@ def sample_crop_pose(kind: str, rng: np.random.Generator, cfg: SimulateConfig) -
                       head_pitch_deg=round(hp, 4), head_roll_deg=round(hr, 4), hand_left=hand_l, hand_right=hand_r,
                       wheel_clock_left=round(_u(rng, clock_l), 3), wheel_clock_right=round(_u(rng, clock_r), 3),
                       phone_in_hand=phone, hand_over_mouth=cover,
-                      extra={"smile": round(smile, 4)} if smile else {})
+                      extra={**({"smile": round(smile, 4)} if smile else {}),
+                             **({"tongue": round(tongue, 4)} if tongue else {})})
 
 
 #: off-wheel hand states of frame crops with ``crops.frame.on_fraction`` (State Farm's classes: texting, phone at

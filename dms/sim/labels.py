@@ -17,7 +17,7 @@ from dms.contracts.gaze import camera_to_view, crop_geometry, view_rotation
 from dms.data.crops import RIGHT_EYE_RING, LEFT_EYE_RING, crop_transform, get_crop, transform_points
 from dms.sim.camera import (D_FACING, N_FORWARD, CameraModel, gaze_angles_from_vector, matrix_to_ypr,
                             ypr_to_matrix)
-from dms.sim.head import HeadGeometry, head_model, key_weights, pose_smile
+from dms.sim.head import HeadGeometry, head_model, key_weights, pose_smile, pose_tongue
 from dms.sim.pose import DriverPose
 from dms.sim.spec import SceneSpec
 
@@ -106,7 +106,7 @@ def posed_head(spec: SceneSpec, pose: DriverPose) -> PosedHead:
     for side, o in (("left", pose.eye_openness_left), ("right", pose.eye_openness_right)):
         d = eye_R[side] @ np.array([0.0, 0.0, 1.0])
         op[side] = lid_follow(o, float(np.degrees(np.arcsin(np.clip(d[1], -1, 1)))))
-    w = key_weights(op["left"], op["right"], pose.mouth_openness, pose_smile(pose))
+    w = key_weights(op["left"], op["right"], pose.mouth_openness, pose_smile(pose), pose_tongue(pose))
     v = g.deform(w)
     return PosedHead(g, w, v, R, t, centers, eye_R, gaze, op)
 

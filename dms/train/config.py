@@ -59,6 +59,9 @@ class TrainConfig(ConfigModel):
     min_crop_std: float = Field(3.0, ge=0, description="skip synthetic crops whose gray standard deviation is "
                                 "below this (blank/degenerate renders); 0 keeps all")
     max_items: int = Field(0, ge=0, description="cap on synthetic samples (0 = all)")
+    yawn_threshold: Optional[float] = Field(None, gt=0, lt=1, description="yawn: re-derive the synthetic yawn "
+                                            "label as mouth_openness >= this (what 'mouth open' means for your "
+                                            "data); null = the simulator's flag (crops.mouth.yawn_threshold)")
     balance_classes: bool = Field(True, description="classification: draw synthetic samples with equal class "
                                   "weight (the real-data metric is balanced accuracy)")
     val_fraction: float = Field(0.1, ge=0, lt=1, description="synthetic validation share (split by scene)")

@@ -223,6 +223,12 @@ class Trainer:
                     s = s.subset(np.sort(rng.choice(len(s), size=cfg.max_items, replace=False)))
                 log.info("pooled %d synthetic samples from %d roots: %s", len(s), len(roots),
                          ", ".join(f"{r} ({len(p)})" for r, p in zip(roots, parts)))
+            if roots and cfg.yawn_threshold is not None and td.name == "yawn":
+                o = s.targets[:, 0]             # re-derive the yawn flag from the rendered mouth openness
+                known = np.isfinite(o)
+                s.targets[known, 1] = (o[known] >= cfg.yawn_threshold).astype(np.float32)
+                log.info("yawn label re-derived: mouth_openness >= %.3f (%d of %d crops yawn)", cfg.yawn_threshold,
+                         int(np.sum(s.targets[known, 1] > 0.5)), int(known.sum()))
             if roots:
                 self.synth_train, self.synth_val = split_by_group(s, cfg.val_fraction, cfg.seed)
         self.real_adapt = self.real_hold = Samples(source="real")

@@ -192,6 +192,22 @@ def test_smile_lifts_the_corners_and_keeps_a_closed_mouth_closed(geo):
         key_weights(1, 1, 0.0, smile=1.5)
 
 
+def test_tongue_out_slides_the_tongue_past_the_lower_lip_of_an_open_mouth(geo):
+    """The tongue key (DriverPose.extra["tongue"]): with the mouth open the tongue's tip comes out in front of the
+    lower lip and below the upper one; the lips and every landmark stay where the mouth key put them."""
+    tongue = np.unique(geo.triangles[geo.tri_material == MAT_TONGUE])
+    v0 = geo.deform(key_weights(1, 1, 0.6))
+    v1 = geo.deform(key_weights(1, 1, 0.6, tongue=1.0))
+    assert v0[tongue, 2].max() < v0[14, 2] - 0.003                      # in the mouth without the key
+    assert v1[tongue, 2].max() > v1[14, 2] + 0.002                      # tip out past the lower lip
+    tip = tongue[np.argmax(v1[tongue, 2])]
+    assert v1[tip, 1] < v1[13, 1]                                       # below the upper lip
+    assert np.allclose(v1[:468], v0[:468])                              # landmarks (labels) unchanged
+    assert key_weights(1, 1, 0.6, tongue=0.5)["tongue"] == 0.5 and key_weights(1, 1, 0.6)["tongue"] == 0.0
+    with pytest.raises(ValueError):
+        key_weights(1, 1, 0.6, tongue=-0.1)
+
+
 def test_some_men_have_beards_that_darken_the_chin_not_the_lips():
     """Facial hair (beard / moustache / goatee) comes from the texture seed alone (no sampled value changes) and
     darkens the skin around the mouth while the lips stay bare; identities without it are untouched."""

@@ -74,6 +74,11 @@ def test_crop_poses_cover_states_per_kind():
     assert any(p.hand_over_mouth for p in yawns)
     smiles = [p for p in mouth if p.extra.get("smile", 0.0) > 0]
     assert 0.15 < len(smiles) / 400 < 0.45 and any(p.yawn for p in smiles) and any(not p.yawn for p in smiles)
+    tongues = [p for p in mouth if p.extra.get("tongue", 0.0) > 0]
+    # tongue out: only with the mouth open >= 0.3, amount 0.4..1, about tongue_prob of those
+    assert tongues and all(p.mouth_openness >= 0.3 and 0.4 <= p.extra["tongue"] <= 1.0 for p in tongues)
+    n_open = sum(p.mouth_openness >= 0.3 for p in mouth)
+    assert 0.03 < len(tongues) / n_open < 0.3
     frames = [sample_crop_pose("frame", rng, cfg) for _ in range(400)]
     states = {p.hand_right for p in frames} | {p.hand_left for p in frames}
     assert {HandState.ON_WHEEL, HandState.PHONE_EAR, HandState.TEXTING, HandState.LAP} <= states
@@ -268,3 +273,19 @@ def test_crop_max_scale_caps_the_crop_render_resolution():
     for cap in (1.0, 3.0):
         Probe(RenderSettings(crop_max_scale=cap)).render_crops(spec, DriverPose(), ("eye_left",), ("nir",))
     assert seen[1.0] <= 320 < seen[3.0] <= 3 * 320
+
+
+def test_tongue_draws_leave_the_main_random_stream_alone():
+    """The tongue comes from its own stream: switching it off changes no other sampled value of a seed (datasets
+    rendered before it keep their poses)."""
+    cfg = tiny_cfg()
+    off = cfg.model_copy(deep=True)
+    off.crops.mouth.tongue_prob = 0.0
+    ra, rb = np.random.default_rng(5), np.random.default_rng(5)
+    a = [sample_crop_pose("mouth", ra, cfg) for _ in range(200)]
+    b = [sample_crop_pose("mouth", rb, off) for _ in range(200)]
+    assert any("tongue" in p.extra for p in a) and not any("tongue" in p.extra for p in b)
+
+    def strip(p):
+        return {**vars(p), "extra": {k: v for k, v in p.extra.items() if k != "tongue"}}
+    assert [strip(p) for p in a] == [strip(p) for p in b]

@@ -106,3 +106,39 @@ def test_render_settings_reject_unknown_prefilter():
     from dms.sim.render import RenderSettings
     with pytest.raises(ValueError, match="denoise_prefilter"):
         RenderSettings(denoise_prefilter="fast")
+
+
+def test_tongue_out_changes_only_the_mouth(renderer, spec):
+    s = spec.with_resolution(192, 144)
+    pose = DriverPose(mouth_openness=0.6, yawn=True)
+    a = renderer.render_frame(s, pose, modalities=("rgb",))["rgb"].astype(int)
+    b = renderer.render_frame(s, dataclasses.replace(pose, extra={"tongue": 1.0}), modalities=("rgb",))["rgb"]
+    uv, _ = project_landmarks(s, pose, distort=False)
+    cd = get_crop("mouth")
+    x0, y0, x1, y1 = crop_bbox(crop_transform(uv, cd), cd.out_size, (192, 144))
+    inside = np.zeros(a.shape[:2], bool)
+    inside[y0:y1, x0:x1] = True
+    d = np.abs(a - b.astype(int)).sum(2)
+    assert d[inside].max() > 30                                        # the tongue shows
+    assert d[inside].sum() > 0.9 * d.sum()
+
+
+def test_camera_fill_light_is_per_scene_and_lights_the_face(renderer, spec, monkeypatch):
+    import dms.sim.blender.scene as bs
+    ws = [bs.camera_fill_w(k) for k in range(400)]
+    assert ws == [bs.camera_fill_w(k) for k in range(400)]            # deterministic per texture seed
+    on = [w for w in ws if w > 0]
+    assert 0.35 < len(on) / 400 < 0.65 and min(on) >= bs.CAM_FILL_W[0] and max(on) <= bs.CAM_FILL_W[1]
+    s = spec.with_resolution(96, 72)
+    uv, _ = project_landmarks(s, DriverPose(), distort=False)
+    x0, y0 = np.floor(uv.min(0)).astype(int)
+    x1, y1 = np.ceil(uv.max(0)).astype(int)
+    means = []
+    for w in (0.0, 6.0):
+        monkeypatch.setattr(bs, "camera_fill_w", lambda seed, w=w: w)
+        renderer.view._spec_key = renderer.view._modality = None          # re-apply the scene
+        img = renderer.render_frame(s, DriverPose(), modalities=("rgb", "nir"))
+        means.append((img["rgb"][max(y0, 0):y1, max(x0, 0):x1].mean(), img["nir"].astype(int)))
+    assert means[1][0] > means[0][0] + 5                               # RGB face brighter with the fill
+    assert np.abs(means[1][1] - means[0][1]).max() <= 2                # NIR has no visible-light fill
+    renderer.view._spec_key = renderer.view._modality = None

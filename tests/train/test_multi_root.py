@@ -76,3 +76,18 @@ def test_missing_root_is_a_clear_data_error(two_roots, tmp_path):
         train(_cfg([str(a), str(tmp_path / "nowhere")], tmp_path))
     with pytest.raises(DataError, match="not found"):
         train(_cfg(str(tmp_path / "nowhere"), tmp_path))
+
+
+def test_yawn_threshold_re_derives_the_label_from_mouth_openness(two_roots, tmp_path):
+    a, _ = two_roots
+    base = _loaded(_cfg(str(a), tmp_path / "base"))
+    t = _loaded(_cfg(str(a), tmp_path / "thr", yawn_threshold=0.2))
+    for s0, s1 in ((base.synth_train, t.synth_train), (base.synth_val, t.synth_val)):
+        o = s1.targets[:, 0]
+        assert np.isfinite(o).all() and np.array_equal(s0.paths, s1.paths)
+        assert np.array_equal(s1.targets[:, 1], (o >= 0.2).astype(np.float32))
+    both = np.concatenate([base.synth_train.targets, base.synth_val.targets])
+    relabelled = np.concatenate([t.synth_train.targets, t.synth_val.targets])
+    assert (both[:, 1] != relabelled[:, 1]).any()                    # the threshold really moved some labels
+    with pytest.raises(ConfigError):
+        load_config(TrainConfig, overrides=["yawn_threshold=1.5"])

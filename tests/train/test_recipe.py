@@ -39,7 +39,7 @@ def test_recipe_yawn_render_sets_are_valid_mouth_crop_configs():
         assert cfg.renderer == "blender" and cfg.crops.mouth.size == 80
         assert cfg.crops.mouth.count % cfg.crops.per_shard == 0  # shards of a smaller set are a prefix of a larger
         assert cfg.model_dump(exclude={"seed", "crops"}) == cfgs[0].model_dump(exclude={"seed", "crops"})
-    assert train_models.TASK_VERSION["yawn"] == "0.3.0"
+    assert train_models.TASK_VERSION["yawn"] == "0.4.0"
 
 
 def test_recipe_eye_sets_differ_only_in_scenes():

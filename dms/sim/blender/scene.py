@@ -26,6 +26,16 @@ from dms.sim.spec import SceneSpec, skin_albedo_rgb
 from dms.contracts import HandState
 
 LOG = logging.getLogger(__name__)
+#: RGB camera-side fill light: share of scenes that have one and its power range (W, 0.2 m area light)
+CAM_FILL_P = 0.5
+CAM_FILL_W = (1.0, 6.0)
+
+
+def camera_fill_w(texture_seed: int) -> float:
+    """Power (W) of a scene's RGB camera-side fill light, 0 = none: drawn from the scene's texture seed (its own
+    stream), so every sampled scene value stays as it was."""
+    rng = np.random.default_rng(int(texture_seed) + 3)
+    return float(rng.uniform(*CAM_FILL_W)) if rng.random() < CAM_FILL_P else 0.0
 
 
 def _mat4(R: np.ndarray, t) -> Matrix:
@@ -701,6 +711,13 @@ class BlenderView:
         bounce.size_y = 0.25
         self.bounce = bpy.data.objects.new("dash_bounce", bounce)
         sc.collection.objects.link(self.bounce)
+        # visible light from the camera's side (a cabin/dome lamp behind the camera, a phone screen, a flash in real
+        # photos): lights the face frontally and into an open mouth (tongue, teeth), which the roof fill and the
+        # dashboard bounce leave dark. Random per scene (texture-seed stream: sampled scene values unchanged)
+        cf = bpy.data.lights.new("camera_fill", "AREA")
+        cf.size = 0.2
+        self.cam_fill = bpy.data.objects.new("camera_fill", cf)
+        sc.collection.objects.link(self.cam_fill)
         self.street = []
         for k in range(6):
             d = bpy.data.lights.new(f"street{k}", "POINT")
@@ -956,6 +973,13 @@ class BlenderView:
         xb = np.cross([0, 0, 1.0], zb)
         xb /= np.linalg.norm(xb) + 1e-9
         self.bounce.matrix_world = _mat4(np.stack([xb, np.cross(zb, xb), zb], 1), bp)
+        pc = np.asarray(cam.position_m, float) + cam.R @ np.array([0.0, -0.05, 0.0])
+        zc = pc - tgt
+        zc /= np.linalg.norm(zc)
+        xc = np.cross([0, 0, 1.0], zc)
+        xc /= np.linalg.norm(xc) + 1e-9
+        self.cam_fill.matrix_world = _mat4(np.stack([xc, np.cross(zc, xc), zc], 1), pc)
+        self._cam_fill_energy = camera_fill_w(spec.texture_seed)
         rng = np.random.default_rng(spec.texture_seed + 2)
         self._street_pos = []
         for k, ob in enumerate(self.street):
@@ -984,6 +1008,7 @@ class BlenderView:
             self.illum.data.energy = float(8.0 * spec.nir.illuminator_power)
             self.illum.hide_render = False
             self.fill.data.energy = 0.0
+            self.cam_fill.hide_render = True
             self.bounce.hide_render = True
             for ob in self.street:
                 ob.hide_render = True
@@ -996,6 +1021,8 @@ class BlenderView:
             self.sun.data.color = (1.0, 0.95, 0.88) if L.time_of_day == "day" else (1.0, 0.6, 0.35)
             self.illum.hide_render = True
             self.fill.data.energy = float(L.cabin_ambient * 40)
+            self.cam_fill.data.energy = self._cam_fill_energy
+            self.cam_fill.hide_render = self._cam_fill_energy <= 0
             day = {"day": 1.0, "dusk": 0.35}.get(L.time_of_day, 0.0)
             self.bounce.data.energy = float(day * (1.2 * L.sky_strength + 0.25 * L.sun_strength) +
                                             L.cabin_ambient * 25)
