@@ -42,6 +42,9 @@ class RenderConfig(ConfigModel):
     crop_max_scale: float = Field(1.0, ge=0.1, le=8.0, description="crops are rendered at just enough pixels "
                                   "for their size but at most this multiple of the camera's native resolution "
                                   "(1 = true sensor detail; >1 = sharper crops, e.g. close-up eye sensors)")
+    camera_fill_p: float = Field(0.5, ge=0, le=1, description="share of scenes with an RGB camera-side fill light "
+                                 "(a lamp behind the camera, a screen, a flash: lights the face frontally and "
+                                 "into an open mouth); drawn per scene from its texture seed, 0 = never")
 
 
 class SequencesConfig(ConfigModel):

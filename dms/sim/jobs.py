@@ -97,7 +97,7 @@ def make_renderer(cfg: SimulateConfig):
         threads = max(1, (os.cpu_count() or 1) // max(1, workers))
     settings = RenderSettings(samples=cfg.render.samples, device=cfg.render.device, threads=threads,
                               denoise=cfg.render.denoise, crop_max_scale=cfg.render.crop_max_scale,
-                              crop_samples=cfg.render.crop_samples)
+                              crop_samples=cfg.render.crop_samples, camera_fill_p=cfg.render.camera_fill_p)
     return MockRenderer(settings) if cfg.renderer == "mock" else Renderer(settings)
 
 

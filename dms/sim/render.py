@@ -54,6 +54,7 @@ class RenderSettings:
     denoise_prefilter: str = "FAST"     # OIDN guide prefilter: "FAST" (one filter), "ACCURATE" (+2 filters that
     #                                     prefilter albedo/normal: ~2x the cost of a 4-sample crop, same look), "NONE"
     light_tree: bool = False            # Cycles light tree: costs ~15% of path tracing in this few-light scene
+    camera_fill_p: float = 0.5          # share of scenes with an RGB camera-side fill light (per texture seed)
 
     def __post_init__(self) -> None:
         if not (1 <= int(self.samples) <= 4096):
@@ -68,6 +69,8 @@ class RenderSettings:
             raise ValueError("crop_samples must be None or in [1, 4096]")
         if self.denoise_prefilter not in ("NONE", "FAST", "ACCURATE"):
             raise ValueError(f"denoise_prefilter must be NONE, FAST or ACCURATE, got {self.denoise_prefilter!r}")
+        if not (0.0 <= self.camera_fill_p <= 1.0):
+            raise ValueError(f"camera_fill_p must be in [0, 1], got {self.camera_fill_p}")
         if self.crop_scale is not None and not (0.05 <= self.crop_scale <= 8):
             raise ValueError("crop_scale must be None (auto) or in [0.05, 8]")
 

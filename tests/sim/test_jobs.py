@@ -254,6 +254,13 @@ def test_render_settings_from_config_denoise_and_crop_scale_cap():
         load_config(SimulateConfig, overrides=["render.crop_max_scale=9"])
     with pytest.raises(ValueError):
         RenderSettings(crop_max_scale=0.0)
+    assert d.camera_fill_p == 0.5
+    assert make_renderer(load_config(SimulateConfig, overrides=["renderer=mock", "render.camera_fill_p=0"])
+                         ).settings.camera_fill_p == 0.0
+    with pytest.raises(ConfigError):
+        load_config(SimulateConfig, overrides=["render.camera_fill_p=1.5"])
+    with pytest.raises(ValueError):
+        RenderSettings(camera_fill_p=-0.1)
 
 
 def test_crop_max_scale_caps_the_crop_render_resolution():

@@ -129,13 +129,16 @@ def test_camera_fill_light_is_per_scene_and_lights_the_face(renderer, spec, monk
     assert ws == [bs.camera_fill_w(k) for k in range(400)]            # deterministic per texture seed
     on = [w for w in ws if w > 0]
     assert 0.35 < len(on) / 400 < 0.65 and min(on) >= bs.CAM_FILL_W[0] and max(on) <= bs.CAM_FILL_W[1]
+    assert not any(bs.camera_fill_w(k, 0.0) for k in range(400))     # render.camera_fill_p=0: never
+    # a higher share keeps the scenes that had a light and their power (only adds scenes)
+    assert all(bs.camera_fill_w(k, 0.8) == w for k, w in enumerate(ws) if w > 0)
     s = spec.with_resolution(96, 72)
     uv, _ = project_landmarks(s, DriverPose(), distort=False)
     x0, y0 = np.floor(uv.min(0)).astype(int)
     x1, y1 = np.ceil(uv.max(0)).astype(int)
     means = []
     for w in (0.0, 6.0):
-        monkeypatch.setattr(bs, "camera_fill_w", lambda seed, w=w: w)
+        monkeypatch.setattr(bs, "camera_fill_w", lambda seed, p, w=w: w)
         renderer.view._spec_key = renderer.view._modality = None          # re-apply the scene
         img = renderer.render_frame(s, DriverPose(), modalities=("rgb", "nir"))
         means.append((img["rgb"][max(y0, 0):y1, max(x0, 0):x1].mean(), img["nir"].astype(int)))

@@ -26,16 +26,16 @@ from dms.sim.spec import SceneSpec, skin_albedo_rgb
 from dms.contracts import HandState
 
 LOG = logging.getLogger(__name__)
-#: RGB camera-side fill light: share of scenes that have one and its power range (W, 0.2 m area light)
-CAM_FILL_P = 0.5
+#: RGB camera-side fill light power range (W, 0.2 m area light); the share of scenes is render.camera_fill_p
 CAM_FILL_W = (1.0, 6.0)
 
 
-def camera_fill_w(texture_seed: int) -> float:
-    """Power (W) of a scene's RGB camera-side fill light, 0 = none: drawn from the scene's texture seed (its own
-    stream), so every sampled scene value stays as it was."""
+def camera_fill_w(texture_seed: int, p: float = 0.5) -> float:
+    """Power (W) of a scene's RGB camera-side fill light, 0 = none (probability ``1 - p``): drawn from the scene's
+    texture seed (its own stream), so every sampled scene value stays as it was."""
     rng = np.random.default_rng(int(texture_seed) + 3)
-    return float(rng.uniform(*CAM_FILL_W)) if rng.random() < CAM_FILL_P else 0.0
+    u, w = rng.random(), float(rng.uniform(*CAM_FILL_W))
+    return w if u < p else 0.0
 
 
 def _mat4(R: np.ndarray, t) -> Matrix:
@@ -979,7 +979,7 @@ class BlenderView:
         xc = np.cross([0, 0, 1.0], zc)
         xc /= np.linalg.norm(xc) + 1e-9
         self.cam_fill.matrix_world = _mat4(np.stack([xc, np.cross(zc, xc), zc], 1), pc)
-        self._cam_fill_energy = camera_fill_w(spec.texture_seed)
+        self._cam_fill_energy = camera_fill_w(spec.texture_seed, self.settings.camera_fill_p)
         rng = np.random.default_rng(spec.texture_seed + 2)
         self._street_pos = []
         for k, ob in enumerate(self.street):
