@@ -21,7 +21,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--models", default="models", help="runtime: model set directory")
     p.add_argument("--frontend", default="mediapipe", choices=["mediapipe", "onnx"])
     p.add_argument("--workers", type=int, default=None,
-                   help="runtime: concurrent streams measured; simulate: render processes (default: cores)")
+                   help="runtime: concurrent streams measured (default: cores); simulate: render processes "
+                        "(default: as dms simulate workers=0, one Blender per 4 cores)")
     p.add_argument("--n-frames", type=int, default=10, help="simulate: items per case (dealt to the workers)")
     p.add_argument("--samples", type=int, default=None,
                    help="simulate: Cycles samples per pixel (default: dms simulate's render.samples)")

@@ -6,8 +6,8 @@ built first (Blender scene construction is reported separately as ``setup_s``); 
 pose (eyes, mouth, gaze, head change), as in a dataset run. Wall-clock timing is the point of a benchmark.
 
 It measures the path ``dms simulate`` takes: the renderer comes from :func:`dms.sim.jobs.make_renderer` (same
-render settings, same threads per worker) and ``workers`` processes render at once (default: one per core, as
-``dms simulate workers=0``), each with its own Blender scene; rates are all workers' items over the wall time of
+render settings, same threads per worker) and ``workers`` processes render at once (default: as
+``dms simulate workers=0``, :func:`dms.sim.jobs.auto_workers`), each with its own Blender scene; rates are all workers' items over the wall time of
 each case (the workers start every case together).
 
 ``dms/cli/bench.py`` (runtime engineer) calls :func:`bench_simulate` for the ``simulate`` target.
@@ -106,7 +106,8 @@ def bench_simulate(n_frames: int = 10, modalities: Sequence[str] = ("rgb", "nir"
                    renderer: str = "blender", seed: int = 0, workers: Optional[int] = None) -> dict:
     """Render ``n_frames`` items of each case per modality (shared by the workers); returns rates (items/s).
 
-    ``workers``: render processes at once (None: one per CPU core, as ``dms simulate``; the mock renderer: 1).
+    ``workers``: render processes at once (None: as ``dms simulate workers=0``, see
+    :func:`dms.sim.jobs.auto_workers`; the mock renderer: 1).
     Keys: ``face_crops_per_s``, ``eye_crops_per_s``, ``full_frames_per_s`` (all modalities pooled: items over
     total time), ``per_modality`` {modality: {case: items/s}}, ``setup_s``, ``settings``.
     """
@@ -116,7 +117,8 @@ def bench_simulate(n_frames: int = 10, modalities: Sequence[str] = ("rgb", "nir"
         if m not in ("rgb", "nir"):
             raise ValueError(f"unknown modality {m!r}")
     if workers is None:
-        workers = 1 if renderer == "mock" else (os.cpu_count() or 1)
+        from dms.sim.jobs import auto_workers
+        workers = 1 if renderer == "mock" else auto_workers(renderer)
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     mods = tuple(modalities)

@@ -247,7 +247,9 @@ class SimulateConfig(ConfigModel):
                                                  "geometric stand-in for tests and dry runs)")
     backend: Literal["local", "ray"] = Field("local", description="local process pool or a Ray cluster "
                                              "(ray.init(address) from RAY_ADDRESS, else a local instance)")
-    workers: int = Field(0, ge=0, le=4096, description="parallel render workers (0 = number of CPU cores)")
+    workers: int = Field(0, ge=0, le=4096, description="parallel render workers (0 = auto: one Blender process "
+                         "per 4 CPU cores, each rendering with its share of the cores as threads - measured faster "
+                         "than one single-thread process per core; the mock renderer: one per core)")
     retries: int = Field(2, ge=0, le=100, description="re-tries of a shard whose worker crashed or failed")
     render: RenderConfig = Field(default_factory=RenderConfig, description="Cycles settings")
     sequences: SequencesConfig = Field(default_factory=SequencesConfig, description="behaviour sequences")

@@ -381,7 +381,8 @@ def _run_ray(todo: list[ShardJob], cfg: SimulateConfig, root: Path, workers: int
 
 
 def default_workers(cfg: SimulateConfig) -> int:
-    return cfg.workers or (os.cpu_count() or 1)
+    from dms.sim.jobs import resolved_workers
+    return resolved_workers(cfg)
 
 
 def run_jobs(jobs: Sequence[ShardJob], cfg: SimulateConfig, root: str | Path, *, backend: Optional[str] = None,

@@ -296,3 +296,28 @@ def test_tongue_draws_leave_the_main_random_stream_alone():
     def strip(p):
         return {**vars(p), "extra": {k: v for k, v in p.extra.items() if k != "tongue"}}
     assert [strip(p) for p in a] == [strip(p) for p in b]
+
+
+def test_auto_workers_give_blender_several_threads_per_process(monkeypatch):
+    """workers=0: one Blender process per 4 cores with the cores split among them as render threads (one
+    2-thread Blender renders faster than two 1-thread ones here); the single-threaded mock renderer: one per core."""
+    import dms.sim.jobs as jobs
+    from dms.sim.runner import default_workers
+    assert [jobs.auto_workers("blender", n) for n in (1, 2, 4, 8, 16)] == [1, 1, 1, 2, 4]
+    assert [jobs.auto_workers("mock", n) for n in (1, 2, 16)] == [1, 2, 16]
+    monkeypatch.setattr(jobs.os, "cpu_count", lambda: 8)
+    cfg = load_config(SimulateConfig, overrides=["renderer=blender"])
+    assert jobs.resolved_workers(cfg) == default_workers(cfg) == 2
+    from dms.sim.render import RenderSettings
+    seen = {}
+
+    class Fake:
+        def __init__(self, settings: RenderSettings):
+            seen["threads"] = settings.threads
+    import dms.sim.render as render
+    monkeypatch.setattr(render, "Renderer", Fake)
+    jobs.make_renderer(cfg)
+    assert seen["threads"] == 4                                            # 8 cores / 2 workers
+    jobs.make_renderer(load_config(SimulateConfig, overrides=["renderer=blender", "workers=8"]))
+    assert seen["threads"] == 1
+    assert jobs.resolved_workers(load_config(SimulateConfig, overrides=["renderer=mock"])) == 8
