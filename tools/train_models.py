@@ -82,7 +82,8 @@ TASK_SIMULATE: dict[str, list[list[str]]] = {
     # 0.861 -> 0.8825 (training seeds 0/1/2: 0.883/0.874/0.840 vs 0.861/0.853/0.844 on the old renders). The
     # fill light is what helps (it lights tongue and teeth): render.camera_fill_p=0 (tongue only) 0.855/0.869/0.843;
     # the fill in every scene (camera_fill_p=1) 0.881/0.886/0.821; a "laugh" key lifting the upper lip off the teeth
-    # when smiling with the mouth open 0.866/0.866/0.834: neither adopted.
+    # when smiling with the mouth open 0.866/0.866/0.834: neither adopted. Model variants on this set: arch dw_s
+    # 0.768/0.763/0.838, cnn_m 0.873/0.851/0.853, a 48 px input 0.860/0.849/0.823 (cnn_s at 32 px stays).
     # Tried: a second set of the same settings ([*_MOUTH, "seed=12"], 500 crops) pooled with this one gave real
     # dev balanced accuracy 0.8425 (25 epochs) / 0.8375 (15) vs 0.861 for this set alone: not adopted. With the
     # new renders, 1,200 crops/modality (seed 12) alone: 0.848/0.859/0.879, pooled with this set 0.859/0.883/0.884;
