@@ -7,8 +7,8 @@ pose (eyes, mouth, gaze, head change), as in a dataset run. Wall-clock timing is
 
 It measures the path ``dms simulate`` takes: the renderer comes from :func:`dms.sim.jobs.make_renderer` (same
 render settings, same threads per worker) and ``workers`` processes render at once (default: as
-``dms simulate workers=0``, :func:`dms.sim.jobs.auto_workers`), each with its own Blender scene; rates are all workers' items over the wall time of
-each case (the workers start every case together).
+``dms simulate workers=0``, :func:`dms.sim.jobs.auto_workers`), each with its own Blender scene; rates are all
+workers' items over the wall time of each case (the workers start every case together).
 
 ``dms/cli/bench.py`` (runtime engineer) calls :func:`bench_simulate` for the ``simulate`` target.
 """
