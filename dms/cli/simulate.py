@@ -92,6 +92,13 @@ def main(args, overrides) -> int:
             old = json.loads(mf.read_text()).get("config", {})
         except json.JSONDecodeError:
             old = {}
+        if old:                               # settings it predates: as it was rendered; the rest: defaults
+            from dms.sim.config import with_legacy_values
+            old = with_legacy_values(old)
+            try:
+                old = SimulateConfig(**old).model_dump(mode="json")
+            except Exception:  # noqa: BLE001 - a config this version cannot read: compare it as stored
+                pass
         a, b = _content_config(old), _content_config(cfg_dict)
         if a and a != b:
             diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))

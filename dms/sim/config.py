@@ -6,6 +6,7 @@ Errors surface as :class:`dms.errors.ConfigError` (exit code 2).
 """
 from __future__ import annotations
 
+import copy
 from typing import Literal, Optional
 
 from pydantic import Field, field_validator, model_validator
@@ -321,3 +322,26 @@ class SimulateConfig(ConfigModel):
               + n["face"] * self.crops.face.size ** 2 + n["frame"] * self.crops.frame.width * self.crops.frame.height)
         labels = (n["sequence"] // m) * 20_000 + sum(n[k] for k in ("eye", "mouth", "face", "frame")) * 2_000
         return int(px * ch * 0.6) + labels
+
+
+#: settings added after datasets were already rendered, and the value that reproduces how those datasets were made
+#: (the behaviour before the setting existed). A stored config that lacks one was rendered with this value.
+LEGACY_VALUES: dict[tuple[str, ...], object] = {
+    ("render", "camera_fill_p"): 0.0,          # no RGB camera-side fill light
+    ("crops", "mouth", "tongue_prob"): 0.0,    # no tongue-out poses
+}
+
+
+def with_legacy_values(cfg_dict: dict) -> dict:
+    """A stored (``dataset.json``) config completed with :data:`LEGACY_VALUES` for the settings it predates, so a
+    dataset rendered before a setting existed resumes / replays as it was made (not with the new default)."""
+    out = copy.deepcopy(cfg_dict)
+    for path, value in LEGACY_VALUES.items():
+        d = out
+        for k in path[:-1]:
+            if not isinstance(d.get(k), dict):
+                break
+            d = d[k]
+        else:
+            d.setdefault(path[-1], value)
+    return out

@@ -61,7 +61,7 @@ def relabel_dataset(root: str | Path, progress: Optional[Callable[[str], None]] 
     """Recompute the label files of every finished shard of ``root`` in place. Returns a summary
     {"shards": n, "relabelled": n, "unchanged": n, "items": n}. Raises DataError (nothing written for that shard
     and the ones after it) when a replay does not reproduce a shard."""
-    from dms.sim.config import SimulateConfig
+    from dms.sim.config import SimulateConfig, with_legacy_values
     from dms.sim.jobs import execute_shard, plan_jobs
     from dms.sim.render import MockRenderer, RenderSettings
 
@@ -73,7 +73,7 @@ def relabel_dataset(root: str | Path, progress: Optional[Callable[[str], None]] 
     cfg_dict = dict(meta.get("config") or {})
     if not cfg_dict:
         raise DataError(f"{mf} records no config: cannot replay its shards")
-    cfg = SimulateConfig(**cfg_dict)
+    cfg = SimulateConfig(**with_legacy_values(cfg_dict))      # replay settings it predates as they were
     jobs = {j.name: j for j in plan_jobs(cfg)}
     renderer = MockRenderer(RenderSettings(samples=1))
     summary = {"shards": 0, "relabelled": 0, "unchanged": 0, "items": 0}

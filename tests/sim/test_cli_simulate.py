@@ -69,6 +69,33 @@ def test_simulate_with_preview_then_resume_and_config_mismatch(dms_cli, tmp_path
     # a different content config into the same folder is refused
     rc, out, err = dms_cli("simulate", f"out={out_dir}", *TINY, "seed=5")
     assert rc == 2 and "different config" in err and "seed" in err
+    # a dataset rendered before a setting existed resumes with the setting's legacy value (how it was made), not
+    # with the new default
+    mf = out_dir / "dataset.json"
+    meta = json.loads(mf.read_text())
+    del meta["config"]["render"]["camera_fill_p"]
+    del meta["config"]["crops"]["mouth"]["tongue_prob"]
+    mf.write_text(json.dumps(meta))
+    rc, out, err = dms_cli("simulate", f"out={out_dir}", *TINY)
+    assert rc == 2 and "different config" in err and "crops" in err and "render" in err
+    rc, out, err = dms_cli("simulate", f"out={out_dir}", *TINY, "render.camera_fill_p=0", "crops.mouth.tongue_prob=0",
+                           "--json")
+    assert rc == 0, err
+    assert json.loads(out.strip().splitlines()[-1])["skipped"] == 6
+
+
+def test_legacy_values_complete_only_what_a_stored_config_lacks():
+    from dms.sim.config import LEGACY_VALUES, SimulateConfig, with_legacy_values
+    full = SimulateConfig().model_dump(mode="json")
+    assert with_legacy_values(full) == full                              # nothing missing: unchanged
+    old = json.loads(json.dumps(full))
+    del old["render"]["camera_fill_p"]
+    old["crops"]["mouth"].pop("tongue_prob")
+    filled = with_legacy_values(old)
+    assert filled["render"]["camera_fill_p"] == LEGACY_VALUES[("render", "camera_fill_p")] == 0.0
+    assert filled["crops"]["mouth"]["tongue_prob"] == 0.0
+    assert "camera_fill_p" not in old["render"]                          # the input is not modified
+    assert with_legacy_values({"renderer": "mock"}) == {"renderer": "mock"}   # sections it lacks stay absent
 
 
 def test_cfg_show_simulate_lists_keys(dms_cli):
