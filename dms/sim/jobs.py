@@ -157,7 +157,7 @@ def sample_crop_pose(kind: str, rng: np.random.Generator, cfg: SimulateConfig) -
         eo_l = eo_r = float(rng.choice([rng.uniform(0.6, 1.1), rng.uniform(0.0, 0.6)], p=[0.8, 0.2]))
     mouth, yawn, talking, cover = float(abs(rng.normal(0.0, 0.02))), False, False, False
     mc = cc.mouth
-    smile = 0.0
+    smile = tongue = 0.0
     if kind in ("mouth", "face", "frame"):
         r = rng.random()
         if r < mc.yawn_fraction:
@@ -171,13 +171,12 @@ def sample_crop_pose(kind: str, rng: np.random.Generator, cfg: SimulateConfig) -
             mouth = _u(rng, (0.0, 1.0))
         if rng.random() < mc.smile_prob:
             smile = _u(rng, (0.3, 1.0))
+        if mouth >= 0.3 and mc.tongue_prob > 0:
+            # own stream seeded by the values drawn so far: the main stream (every later draw) stays as it was
+            trng = np.random.default_rng([int(mouth * 1e6), int(smile * 1e4), int(hy * 1e4) & 0xFFFFFFFF, 71])
+            if trng.random() < mc.tongue_prob:
+                tongue = float(trng.uniform(0.4, 1.0))
     mouth = float(np.clip(mouth, 0.0, 1.0))
-    tongue = 0.0
-    if kind in ("mouth", "face", "frame") and mouth >= 0.3 and mc.tongue_prob > 0:
-        # own stream seeded by the values drawn so far: the main stream (every later draw) stays as it was
-        trng = np.random.default_rng([int(mouth * 1e6), int(smile * 1e4), int(hy * 1e4) & 0xFFFFFFFF, 71])
-        if trng.random() < mc.tongue_prob:
-            tongue = float(trng.uniform(0.4, 1.0))
     # the label follows the pixels: a mouth open wide (a yawn or a laugh) is yawn=true, whatever branch drew it
     yawn = mouth >= mc.yawn_threshold
     hand_l, hand_r, phone = HandState.ON_WHEEL, HandState.ON_WHEEL, None

@@ -38,6 +38,15 @@ def camera_fill_w(texture_seed: int, p: float = 0.5) -> float:
     return w if u < p else 0.0
 
 
+def _aimed(p, target) -> Matrix:
+    """World matrix of a light at ``p`` whose -z axis points at ``target`` (x kept horizontal)."""
+    z = np.asarray(p, float) - target
+    z /= np.linalg.norm(z)
+    x = np.cross([0, 0, 1.0], z)
+    x /= np.linalg.norm(x) + 1e-9
+    return _mat4(np.stack([x, np.cross(z, x), z], 1), p)
+
+
 def _mat4(R: np.ndarray, t) -> Matrix:
     M = np.eye(4)
     M[:3, :3] = R
@@ -959,26 +968,14 @@ class BlenderView:
         off = cam.R @ np.asarray(spec.nir.illuminator_offset_m)
         p = np.asarray(cam.position_m) + off
         tgt = spec.head_rest_position_m()
-        zl = p - tgt
-        zl /= np.linalg.norm(zl)
-        xl = np.cross([0, 0, 1.0], zl); xl /= np.linalg.norm(xl)
-        self.illum.matrix_world = _mat4(np.stack([xl, np.cross(zl, xl), zl], 1), p)
+        self.illum.matrix_world = _aimed(p, tgt)
         self.fill.location = (0.1, 0.0, spec.cabin.roof_height_m - 0.05)
         # bounce panel: between the head and the camera, a little below the eyes, facing the face
         cp = np.asarray(cam.position_m, float)
         bp = tgt + 0.55 * (cp - tgt)
         bp[2] = tgt[2] - 0.12
-        zb = bp - tgt
-        zb /= np.linalg.norm(zb)
-        xb = np.cross([0, 0, 1.0], zb)
-        xb /= np.linalg.norm(xb) + 1e-9
-        self.bounce.matrix_world = _mat4(np.stack([xb, np.cross(zb, xb), zb], 1), bp)
-        pc = np.asarray(cam.position_m, float) + cam.R @ np.array([0.0, -0.05, 0.0])
-        zc = pc - tgt
-        zc /= np.linalg.norm(zc)
-        xc = np.cross([0, 0, 1.0], zc)
-        xc /= np.linalg.norm(xc) + 1e-9
-        self.cam_fill.matrix_world = _mat4(np.stack([xc, np.cross(zc, xc), zc], 1), pc)
+        self.bounce.matrix_world = _aimed(bp, tgt)
+        self.cam_fill.matrix_world = _aimed(cp + cam.R @ np.array([0.0, -0.05, 0.0]), tgt)
         self._cam_fill_energy = camera_fill_w(spec.texture_seed, self.settings.camera_fill_p)
         rng = np.random.default_rng(spec.texture_seed + 2)
         self._street_pos = []
