@@ -129,6 +129,9 @@ def main(args, overrides) -> int:
     meta = {"name": cfg.name, "seed": cfg.seed, "created_by": f"dms {__version__}", "config": cfg_dict,
             "modalities": list(cfg.modalities), "renderer": cfg.renderer,
             "planned_shards": {j.name: j.kind for j in jobs}}
+    if cfg.render.part_masks or cfg.render.depth:
+        from dms.sim.parts import legend
+        meta["aux"] = legend()
     with RunLock(root):                       # one writer per folder, from the manifest to the last shard
         save_resolved(cfg, root, extra={"dms": __version__})
         write_dataset_manifest(root, {**meta, "complete": False})

@@ -13,11 +13,14 @@ Layout::
           events.json           [dms.event/1, ...]  ground-truth behaviour intervals
           rgb/000000.png        8-bit colour frames (when rendered)
           nir/000000.png        8-bit single-channel NIR frames (when rendered)
+          parts/000000.png      uint8 part mask, ids of dms.sim.parts.PARTS (render.part_masks)
+          depth/000000.png      uint16 depth, millimetres along the camera axis, 0 = none (render.depth)
           _SUCCESS.json         written last: {"n_items", "files": {relpath: sha256}}
         crops-000045/           a crop shard: many independent crops
           scene.json            the scene descriptions of the crops' scenes
           crops.jsonl           one dms.crop_label/1 per crop
-          eye/000000.png ...    (kind folders)
+          eye/000000.png ...    (kind folders; whole-frame crops also frame/parts/, frame/depth/ when asked,
+                                 named in the crop label's attrs "parts_file" / "depth_file")
           _SUCCESS.json
 
 Shards are written into ``shards/.tmp-NAME-PID`` and renamed into place only when complete, so a killed worker
@@ -32,6 +35,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
+
+import numpy as np
 
 from dms.contracts import CropLabel, Event, FrameLabel
 from dms.contracts.base import SchemaError
@@ -148,6 +153,24 @@ class CropSample:
     path: Path
     label: CropLabel
 
+    def _aux(self, key: str) -> Optional[Path]:
+        rel = (self.label.attrs or {}).get(key)
+        if not rel:
+            return None
+        shard = Path(str(self.path)[:-len(self.label.file)]) if str(self.path).endswith(self.label.file) \
+            else self.path.parent
+        return shard / rel
+
+    def parts(self) -> Optional[np.ndarray]:
+        """Part mask of a whole-frame crop (uint8 ids of dms.sim.parts.PARTS), None if not rendered."""
+        p = self._aux("parts_file")
+        return None if p is None else read_parts(p)
+
+    def depth(self) -> Optional[np.ndarray]:
+        """Depth map of a whole-frame crop (float32 metres, NaN = no surface), None if not rendered."""
+        p = self._aux("depth_file")
+        return None if p is None else read_depth(p)
+
 
 @dataclass
 class Sequence:
@@ -159,9 +182,46 @@ class Sequence:
     def frame_path(self, index: int, modality: str = "rgb") -> Path:
         return self.path / modality / f"{index:06d}.png"
 
+    def parts(self, index: int) -> Optional[np.ndarray]:
+        """Part mask of frame ``index`` (uint8 ids of dms.sim.parts.PARTS), None if not rendered
+        (``render.part_masks``)."""
+        return read_parts(self.path / "parts" / f"{index:06d}.png")
+
+    def depth(self, index: int) -> Optional[np.ndarray]:
+        """Depth map of frame ``index`` (float32 metres along the camera axis, NaN = no surface), None if not
+        rendered (``render.depth``)."""
+        return read_depth(self.path / "depth" / f"{index:06d}.png")
+
     @property
     def modalities(self) -> list[str]:
         return [m for m in ("rgb", "nir") if (self.path / m).is_dir()]
+
+
+def read_parts(path: str | Path) -> Optional[np.ndarray]:
+    """A part mask PNG (uint8 ids), None if the file does not exist; DataError if it is not a part mask."""
+    return _read_aux(path, np.uint8)
+
+
+def read_depth(path: str | Path) -> Optional[np.ndarray]:
+    """A depth PNG (uint16 mm) as float32 metres with NaN where there is no surface; None if missing."""
+    d = _read_aux(path, np.uint16)
+    if d is None:
+        return None
+    m = d.astype(np.float32) / 1000.0
+    m[d == 0] = np.nan
+    return m
+
+
+def _read_aux(path: str | Path, dtype) -> Optional[np.ndarray]:
+    import cv2
+    p = Path(path)
+    if not p.is_file():
+        return None
+    img = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+    if img is None or img.ndim != 2 or img.dtype != dtype:
+        raise DataError(f"{p}: not a single-channel {np.dtype(dtype).name} PNG "
+                        f"({'unreadable' if img is None else f'{img.dtype} {img.shape}'})")
+    return img
 
 
 class Dataset:

@@ -279,6 +279,31 @@ def execute_shard(job: ShardJob, cfg: SimulateConfig, root: str | Path, renderer
     return {"name": job.name, "n_items": n, "n_frames": job.n_frames}
 
 
+AUX_KEYS = ("parts", "depth")
+
+
+def aux_outputs(cfg: SimulateConfig) -> tuple[str, ...]:
+    """The optional geometry outputs of full frames the config asks for (render.part_masks / render.depth)."""
+    return tuple(k for k, on in (("parts", cfg.render.part_masks), ("depth", cfg.render.depth)) if on)
+
+
+def _render_frame(renderer, spec, pose, mods, aux: tuple[str, ...]) -> dict:
+    # renderers without part/depth support (any object with render_frame) work as long as none is asked for
+    return renderer.render_frame(spec, pose, modalities=mods, **({"aux": aux} if aux else {}))
+
+
+def write_aux(w: ShardWriter, imgs: dict, pattern: str) -> dict[str, str]:
+    """Write the part mask / depth map among ``imgs`` at ``pattern.format("parts" | "depth")`` (PNG: uint8 ids,
+    uint16 millimetres, dms.sim.parts); returns {"parts_file": rel, "depth_file": rel} for what was written."""
+    from dms.sim.parts import encode_depth_mm
+    out = {}
+    if "parts" in imgs:
+        out["parts_file"] = w.write_image(pattern.format("parts"), np.ascontiguousarray(imgs["parts"], np.uint8))
+    if "depth" in imgs:
+        out["depth_file"] = w.write_image(pattern.format("depth"), encode_depth_mm(imgs["depth"]))
+    return out
+
+
 def _render_sequence(job, cfg, w: ShardWriter, renderer, rng_scene, rng_behaviour, progress) -> int:
     from dms.sim.labels import frame_label
     width, height = cfg.resolution
@@ -289,10 +314,12 @@ def _render_sequence(job, cfg, w: ShardWriter, renderer, rng_scene, rng_behaviou
                                 "modalities": list(cfg.modalities), "resolution": [width, height],
                                 "scene": _spec_dict(spec), "scenario": sc.summary()})
     mods = tuple(cfg.modalities)
+    aux = aux_outputs(cfg)
     for i, pose in enumerate(sc.poses):
-        imgs = renderer.render_frame(spec, pose, modalities=mods)
+        imgs = _render_frame(renderer, spec, pose, mods, aux)
         for m in mods:
             w.write_image(f"{m}/{i:06d}.png", imgs[m])
+        write_aux(w, imgs, f"{{}}/{i:06d}.png")
         lab = frame_label(spec, pose, i, sc.t_s(i))
         if tuple(lab.events) != tuple(pose.events):
             lab = dataclasses.replace(lab, events=tuple(pose.events))
@@ -309,8 +336,9 @@ def _visible_pose(job, cfg, renderer, spec, rng_pose, crop_names, mods, sizes):
         if not crop_visible(spec, pose, job.kind):
             continue
         if job.kind == "frame":
-            imgs = renderer.render_frame(spec, pose, modalities=mods)
-            return pose, [("frame", m, imgs[m]) for m in mods]
+            imgs = _render_frame(renderer, spec, pose, mods, aux_outputs(cfg))
+            return pose, [("frame", m, imgs[m]) for m in mods] + [("frame", k, imgs[k]) for k in AUX_KEYS
+                                                                  if k in imgs]
         try:
             return pose, _render_crop_images(renderer, spec, pose, crop_names, mods, sizes[job.kind])
         except DmsError as e:                 # the renderer refuses crops outside the image
@@ -343,6 +371,8 @@ def _render_crops(job, cfg, w: ShardWriter, renderer, rng_scene, rng_pose, progr
             raise DmsError(f"{job.name}: no visible {job.kind} crop in {MAX_SCENE_TRIES} scenes x {MAX_POSE_TRIES} "
                            f"poses (last camera {spec.camera.mount}); narrow crops.head_*_deg or scene.mounts")
         scene_id = f"{job.name}/{len(scenes) - 1:04d}"
+        aux_files = write_aux(w, {m: img for _, m, img in rendered}, f"{job.kind}/{{}}/{k:06d}_frame.png")
+        rendered = [r for r in rendered if r[1] not in AUX_KEYS]
         for crop_name, m, img in rendered:
             rel = f"{job.kind}/{m}/{k:06d}_{crop_name}.png"
             w.write_image(rel, img)
@@ -350,6 +380,8 @@ def _render_crops(job, cfg, w: ShardWriter, renderer, rng_scene, rng_pose, progr
                    else crop_label(spec, pose, crop_name, m, rel, size=sizes[job.kind]))
             if lab.scene_id != scene_id:
                 lab = dataclasses.replace(lab, scene_id=scene_id)
+            if aux_files:
+                lab = dataclasses.replace(lab, attrs={**(lab.attrs or {}), **aux_files})
             w.add_crop(lab)
             n_items += 1
         progress(len(rendered))

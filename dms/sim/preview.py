@@ -170,6 +170,33 @@ def _pick_frames(ds, n: int, rng: np.random.Generator) -> list[tuple]:
     return picks[:n]
 
 
+def _with_aux_insets(tile: np.ndarray, seq_dir: Optional[Path], name: Optional[str], parts=None,
+                     depth=None) -> np.ndarray:
+    """The tile with the frame's part mask and depth map (when rendered) as small insets at its bottom right."""
+    import cv2
+    from dms.data.dataset import read_depth, read_parts
+    from dms.sim.parts import colorize_parts
+    if seq_dir is not None:
+        parts, depth = read_parts(seq_dir / "parts" / name), read_depth(seq_dir / "depth" / name)
+    insets = []
+    if parts is not None:
+        insets.append(colorize_parts(parts))
+    if depth is not None:
+        ok = np.isfinite(depth)
+        lo, hi = (float(np.min(depth[ok])), float(np.max(depth[ok]))) if ok.any() else (0.0, 1.0)
+        g = np.zeros(depth.shape, np.uint8)
+        g[ok] = np.clip(255 - (depth[ok] - lo) / max(hi - lo, 1e-6) * 215, 40, 255).astype(np.uint8)  # near = bright
+        insets.append(cv2.cvtColor(g, cv2.COLOR_GRAY2BGR))
+    w, h = TILE_W // 4, TILE_H // 4
+    x = TILE_W - 2
+    for im in reversed(insets):
+        x -= w + 2
+        small = cv2.resize(im, (w, h), interpolation=cv2.INTER_NEAREST)
+        tile[TILE_H - h - 3:TILE_H - 1, x - 1:x + w + 1] = 255
+        tile[TILE_H - h - 2:TILE_H - 2, x:x + w] = small
+    return tile
+
+
 def make_contact_sheet(root: str | Path, out_png: str | Path, n_tiles: int = 16, seed: int = 0,
                        columns: int = 4) -> Path:
     """Write a contact sheet PNG of ``n_tiles`` samples (about 60 % sequence frames, 40 % crops of each kind)."""
@@ -188,7 +215,7 @@ def make_contact_sheet(root: str | Path, out_png: str | Path, n_tiles: int = 16,
         if img is None:
             log.warning("preview: unreadable %s", path)
             continue
-        tiles.append(draw_frame_label(img, lab, m))
+        tiles.append(_with_aux_insets(draw_frame_label(img, lab, m), path.parent.parent, path.name))
     kinds = sorted(crops_by_kind)
     k = 0
     while n_crop > 0 and kinds:
@@ -203,7 +230,10 @@ def make_contact_sheet(root: str | Path, out_png: str | Path, n_tiles: int = 16,
         if img is None:
             log.warning("preview: unreadable %s", c.path)
             continue
-        tiles.append(draw_crop_label(img, c.label))
+        tile = draw_crop_label(img, c.label)
+        if c.label.kind == "frame":
+            tile = _with_aux_insets(tile, None, None, parts=c.parts(), depth=c.depth())
+        tiles.append(tile)
         n_crop -= 1
     if not tiles:
         raise DataError(f"{root}: nothing to preview (no complete shards with images)")

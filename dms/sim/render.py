@@ -32,6 +32,7 @@ from dms.sim.spec import SceneSpec
 
 LOG = logging.getLogger(__name__)
 MODALITIES = ("rgb", "nir")
+AUX_OUTPUTS = ("parts", "depth")     # optional geometry outputs of render_frame (dms.sim.parts)
 
 
 @dataclass(frozen=True)
@@ -148,14 +149,16 @@ def apply_sensor(img: np.ndarray, spec: SceneSpec, rng: np.random.Generator, mod
     return np.clip(x * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
-def distort_image(img: np.ndarray, cam: CameraModel, pinhole: CameraModel) -> np.ndarray:
-    """Warp a pinhole render (camera ``pinhole``: same fx/fy/pose, larger grid) into ``cam``'s distorted image."""
+def distort_image(img: np.ndarray, cam: CameraModel, pinhole: CameraModel, nearest: bool = False) -> np.ndarray:
+    """Warp a pinhole render (camera ``pinhole``: same fx/fy/pose, larger grid) into ``cam``'s distorted image
+    (``nearest``: no interpolation, for part ids and depth)."""
     import cv2
     vv, uu = np.mgrid[0:cam.height, 0:cam.width].astype(np.float64)
     und = cam.undistort_pixels(np.stack([uu, vv], -1))
     mapx = (und[..., 0] - cam.cx + pinhole.cx).astype(np.float32)
     mapy = (und[..., 1] - cam.cy + pinhole.cy).astype(np.float32)
-    return cv2.remap(img, mapx, mapy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.remap(img, mapx, mapy, cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)
 
 
 def overscan_camera(cam: CameraModel) -> CameraModel:
@@ -183,17 +186,30 @@ def scaled_camera(cam: CameraModel, s: float) -> CameraModel:
 class _Base:
     settings: RenderSettings
 
-    # subclasses implement: _render_region(spec, pose, modality, cam, border_xyxy|None) -> float32 image
+    # subclasses implement: _render_region(spec, pose, modality, cam, border_xyxy|None) -> float32 image and
+    # _render_aux(spec, pose, cam) -> (parts uint8 HxW, depth float32 HxW metres, NaN = no surface)
     def _prepare(self, spec: SceneSpec, pose: DriverPose) -> None:
         pass
 
-    def render_frame(self, spec: SceneSpec, pose: DriverPose,
-                     modalities: Sequence[str] = MODALITIES) -> dict[str, np.ndarray]:
+    def render_frame(self, spec: SceneSpec, pose: DriverPose, modalities: Sequence[str] = MODALITIES,
+                     aux: Sequence[str] = ()) -> dict[str, np.ndarray]:
+        """{modality: image} of the whole frame; ``aux`` ("parts", "depth") adds the part mask (uint8 HxW ids of
+        :data:`dms.sim.parts.PARTS`) and the depth map (float32 HxW metres along the camera axis, NaN = no
+        surface), through the same lens distortion (nearest neighbour)."""
         mods = _check_modalities(modalities)
+        bad = set(aux) - set(AUX_OUTPUTS)
+        if bad:
+            raise DmsError(f"unknown aux output(s) {sorted(bad)}; known: {list(AUX_OUTPUTS)}")
         cam = spec.camera_model()
         pin = overscan_camera(cam)
         self._prepare(spec, pose)
         out = {}
+        if aux:
+            parts, depth = self._render_aux(spec, pose, pin)
+            if pin is not cam:
+                parts = distort_image(parts, cam, pin, nearest=True)
+                depth = distort_image(depth, cam, pin, nearest=True)
+            out.update({k: v for k, v in (("parts", parts), ("depth", depth)) if k in aux})
         for m in mods:
             img = self._render_region(spec, pose, m, pin, None)
             if pin is not cam:
@@ -312,6 +328,15 @@ class Renderer(_Base):
         samples = self.settings.crop_samples if (crop and self.settings.crop_samples) else self.settings.samples
         return self.view.render(spec, modality, cam, border, samples=samples)
 
+    def _render_aux(self, spec, pose, cam):
+        return self.view.render_aux(spec, cam)
+
+
+# MediaPipe face oval and inner-lip ring (landmark ids): the mock's face and mouth opening
+_MOCK_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176,
+              149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
+_MOCK_MOUTH = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95)
+
 
 class MockRenderer(_Base):
     """Cheap numpy/OpenCV rendition of the projected landmarks: face ellipse, eyes with aperture, iris, mouth.
@@ -340,8 +365,7 @@ class MockRenderer(_Base):
         skin = np.array([0.62] * 3 if nir else skin_albedo_rgb(spec.identity.skin_tone, spec.identity.skin_redness),
                         np.float32)
         from dms.sim.head import CORNEA_OFFSET_M, CORNEA_RADIUS_M
-        oval = np.array([10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
-                         152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109])
+        oval = np.array(_MOCK_OVAL)
         sh = dict(lineType=cv2.LINE_AA, shift=4)
         cv2.fillPoly(bg, [P(uv[oval])], skin.tolist(), **sh)
         for ring, side in ((RIGHT_EYE_RING, "right"), (LEFT_EYE_RING, "left")):
@@ -361,10 +385,26 @@ class MockRenderer(_Base):
             cv2.polylines(bg, [poly[8:]], False, (0.05, 0.04, 0.03), max(1, ss), **sh)   # upper lid + lashes
         lips = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146]
         cv2.fillPoly(bg, [P(uv[lips])], (0.45, 0.45, 0.45) if nir else (0.55, 0.25, 0.25), **sh)
-        inner = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95]
-        cv2.fillPoly(bg, [P(uv[inner])], (0.05, 0.02, 0.02), **sh)
+        cv2.fillPoly(bg, [P(uv[list(_MOCK_MOUTH)])], (0.05, 0.02, 0.02), **sh)
         for brow in ((70, 63, 105, 66, 107), (300, 293, 334, 296, 336)):
             cv2.polylines(bg, [P(uv[list(brow)])], False, (0.1, 0.08, 0.06), max(1, 2 * ss), **sh)
         if ss > 1:
             bg = cv2.resize(bg, (rw, rh), interpolation=cv2.INTER_AREA)
         return bg
+
+    def _render_aux(self, spec, pose, cam):
+        """The mock's own drawing as parts (face oval, eye openings, mouth opening) and a depth map of the
+        face plane at the landmarks' mean camera depth (the mock draws no cabin: no surface elsewhere)."""
+        import cv2
+        from dms.data.crops import LEFT_EYE_RING, RIGHT_EYE_RING
+        from dms.sim.parts import PART_IDS
+        ph = posed_head(spec, pose)
+        uv, z = cam.project(ph.vertices_world[:468], distort=False)
+        P = lambda idx: np.round(uv[list(idx)] * 16).astype(np.int32)
+        parts = np.zeros((cam.height, cam.width), np.uint8)
+        cv2.fillPoly(parts, [P(_MOCK_OVAL)], PART_IDS["face_skin"], shift=4)
+        for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
+            cv2.fillPoly(parts, [P(ring)], PART_IDS["eye"], shift=4)
+        cv2.fillPoly(parts, [P(_MOCK_MOUTH)], PART_IDS["mouth_interior"], shift=4)
+        depth = np.where(parts > 0, np.float32(np.nanmean(z)), np.float32(np.nan)).astype(np.float32)
+        return parts, depth

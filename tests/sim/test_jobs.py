@@ -155,9 +155,10 @@ def test_crop_shards_round_trip(tmp_path, kind):
 def test_bench_simulate_reports_rates_with_the_mock_renderer():
     from dms.sim.bench import bench_simulate
     out = bench_simulate(n_frames=2, modalities=("nir",), renderer="mock")
-    for k in ("face_crops_per_s", "eye_crops_per_s", "full_frames_per_s"):
+    for k in ("face_crops_per_s", "eye_crops_per_s", "full_frames_per_s", "full_frames_aux_per_s"):
         assert out[k] > 0
     assert set(out["per_modality"]) == {"nir"}
+    assert isinstance(out["aux_overhead"], float)      # the part/depth pass's extra share (a figure, not a check)
     # two eye crops per render call: eye crops are cheaper per item than face crops (smaller border)
     assert out["eye_crops_per_s"] > out["face_crops_per_s"]
     with pytest.raises(ValueError):

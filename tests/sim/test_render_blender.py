@@ -145,3 +145,48 @@ def test_camera_fill_light_is_per_scene_and_lights_the_face(renderer, spec, monk
     assert means[1][0] > means[0][0] + 5                               # RGB face brighter with the fill
     assert np.abs(means[1][1] - means[0][1]).max() <= 2                # NIR has no visible-light fill
     renderer.view._spec_key = renderer.view._modality = None
+
+
+def test_part_mask_and_depth_agree_with_the_projected_labels(renderer, spec):
+    """render.part_masks / render.depth (issue #3): the aux pass sees what the labels say, where they say it."""
+    from dms.sim.labels import posed_head
+    from dms.sim.parts import PART_IDS, PARTS, UNKNOWN_PART, part_of
+    s = spec.with_resolution(192, 144)
+    pose = DriverPose(mouth_openness=0.7, yawn=True)
+    before = renderer.render_frame(s, pose, modalities=("nir",))["nir"]
+    out = renderer.render_frame(s, pose, modalities=("nir",), aux=("parts", "depth"))
+    parts, depth = out["parts"], out["depth"]
+    assert parts.shape == depth.shape == (144, 192) and parts.dtype == np.uint8 and depth.dtype == np.float32
+    assert np.array_equal(out["nir"], before)                         # the extra pass leaves the image as it was
+    assert set(np.unique(parts)) <= set(PARTS)                         # every surface is in the legend
+    for name in ("face_skin", "eye", "mouth_interior", "seat"):
+        assert (parts == PART_IDS[name]).any(), name
+    cam = s.camera_model()
+    ph = posed_head(s, pose)
+    px, z = cam.project(ph.vertices_world[:468], distort=False)
+    for i in (1, 4, 151, 205, 425):                                    # nose tip, nose, forehead, cheeks
+        x, y = np.round(px[i]).astype(int)
+        assert parts[y, x] == PART_IDS["face_skin"], i
+        assert abs(depth[y, x] - z[i]) < 0.01, (i, depth[y, x], z[i])   # metres along the camera axis
+    for side in ("left", "right"):                                     # the pupils are eye pixels
+        x, y = np.round(cam.project(ph.eye_centers_world[side][None] + 0.013 * ph.gaze_world[side][None],
+                                    distort=False)[0][0]).astype(int)
+        assert parts[y, x] == PART_IDS["eye"], side
+    assert np.nanmax(depth) > np.nanmax(z) + 0.1                        # the cabin behind the driver
+    closed = renderer.render_frame(s, DriverPose(eye_openness_left=0.0, eye_openness_right=0.0),
+                                   modalities=("nir",), aux=("parts",))["parts"]
+    assert (closed == PART_IDS["eye"]).sum() < 0.2 * (parts == PART_IDS["eye"]).sum()
+    assert "depth" not in renderer.render_frame(s, pose, modalities=("nir",), aux=("parts",))
+    # every mesh of the scene has a legend entry (a new object must be added to dms.sim.parts)
+    import re
+    for ob in renderer.view.scene.objects:
+        if ob.type == "MESH" and ob.name != "dms_aux":
+            for sl in ob.material_slots or [None]:
+                mat = re.sub(r"\.\d+$", "", sl.material.name) if sl and sl.material else None
+                assert part_of(ob.name, mat) != UNKNOWN_PART, (ob.name, mat)
+
+
+def test_aux_outputs_are_validated(renderer, spec):
+    from dms.errors import DmsError
+    with pytest.raises(DmsError, match="unknown aux"):
+        renderer.render_frame(spec, DriverPose(), modalities=("nir",), aux=("normals",))

@@ -28,6 +28,8 @@ from dms.contracts import HandState
 LOG = logging.getLogger(__name__)
 #: RGB camera-side fill light power range (W, 0.2 m area light); the share of scenes is render.camera_fill_p
 CAM_FILL_W = (1.0, 6.0)
+AUX_MATERIAL = "dms_aux"          # override material of the part/depth pass
+PART_ATTRIBUTE = "dms_part"        # per-face part id (dms.sim.parts) read by it
 
 
 def camera_fill_w(texture_seed: int, p: float = 0.5) -> float:
@@ -1220,15 +1222,7 @@ class BlenderView:
         self._clear_line_of_sight(cam)
         self.scene.cycles.samples = int(samples or self.settings.samples)
         r = self.scene.render
-        if border is not None:
-            x0, y0, x1, y1 = border
-            r.use_border = True
-            r.border_min_x = x0 / cam.width
-            r.border_max_x = x1 / cam.width
-            r.border_min_y = 1.0 - y1 / cam.height
-            r.border_max_y = 1.0 - y0 / cam.height
-        else:
-            r.use_border = False
+        self._set_border(cam, border)
         path = self._tmp / "render.png"
         r.filepath = str(path)
         bpy.ops.render.render(write_still=True)
@@ -1241,3 +1235,117 @@ class BlenderView:
             if img.shape[:2] != want:
                 img = cv2.resize(img, (want[1], want[0]), interpolation=cv2.INTER_LINEAR)
         return img
+
+    def _set_border(self, cam: CameraModel, border: Optional[tuple[int, int, int, int]]) -> None:
+        r = self.scene.render
+        if border is not None:
+            x0, y0, x1, y1 = border
+            r.use_border = True
+            r.border_min_x = x0 / cam.width
+            r.border_max_x = x1 / cam.width
+            r.border_min_y = 1.0 - y1 / cam.height
+            r.border_max_y = 1.0 - y0 / cam.height
+        else:
+            r.use_border = False
+
+    # ------------------------------------------------------------------------------- part masks and depth
+    def _aux_material(self):
+        """The override material of the aux pass: every surface emits (part id, camera-axis depth, 1)."""
+        m = bpy.data.materials.get(AUX_MATERIAL)
+        if m is not None:
+            return m
+        m = bpy.data.materials.new(AUX_MATERIAL)
+        if not m.node_tree:
+            m.use_nodes = True
+        nt = m.node_tree
+        for n in list(nt.nodes):
+            nt.nodes.remove(n)
+        out = nt.nodes.new("ShaderNodeOutputMaterial")
+        em = nt.nodes.new("ShaderNodeEmission")
+        attr = nt.nodes.new("ShaderNodeAttribute")
+        attr.attribute_type = "GEOMETRY"
+        attr.attribute_name = PART_ATTRIBUTE
+        camd = nt.nodes.new("ShaderNodeCameraData")
+        comb = nt.nodes.new("ShaderNodeCombineColor")
+        nt.links.new(attr.outputs["Fac"], comb.inputs["Red"])
+        nt.links.new(camd.outputs["View Z Depth"], comb.inputs["Green"])
+        comb.inputs["Blue"].default_value = 1.0
+        nt.links.new(comb.outputs["Color"], em.inputs["Color"])
+        em.inputs["Strength"].default_value = 1.0
+        nt.links.new(em.outputs["Emission"], out.inputs["Surface"])
+        return m
+
+    def _tag_parts(self) -> None:
+        """Store each mesh face's part id (dms.sim.parts) as a face attribute, once per mesh topology/materials."""
+        import re
+        from dms.sim.parts import UNKNOWN_PART, part_of
+        for ob in self.scene.objects:
+            if ob.type != "MESH":
+                continue
+            me = ob.data
+            mats = [re.sub(r"\.\d+$", "", s.material.name) if s.material else "" for s in ob.material_slots]
+            slot_part = np.array([part_of(ob.name, n) for n in mats] or [part_of(ob.name)], np.float32)
+            key = f"{ob.name}|{len(me.polygons)}|{'/'.join(mats)}"
+            if me.get("dms_part_key") == key and PART_ATTRIBUTE in me.attributes:
+                continue
+            if (slot_part == UNKNOWN_PART).any():
+                LOG.warning("part legend has no entry for object %s (materials %s): id %d", ob.name, mats,
+                            UNKNOWN_PART)
+            idx = np.zeros(len(me.polygons), np.int32)
+            me.polygons.foreach_get("material_index", idx)
+            vals = slot_part[np.clip(idx, 0, len(slot_part) - 1)]
+            a = me.attributes.get(PART_ATTRIBUTE)
+            if a is None or a.domain != "FACE" or a.data_type != "FLOAT":
+                if a is not None:
+                    me.attributes.remove(a)
+                a = me.attributes.new(PART_ATTRIBUTE, "FLOAT", "FACE")
+            a.data.foreach_set("value", vals)
+            me["dms_part_key"] = key
+
+    def render_aux(self, spec: SceneSpec, cam: CameraModel,
+                   border: Optional[tuple[int, int, int, int]] = None) -> tuple[np.ndarray, np.ndarray]:
+        """Part mask (uint8 ids of dms.sim.parts) and depth (float32 metres along the camera axis, NaN = no
+        surface) of the current pose, by one extra 1-sample pass in which every surface emits its part id and
+        depth: no lighting, no denoising, no pixel filter (ids sampled at pixel centres, never blended)."""
+        self.set_scene(spec)
+        self._set_camera(cam)
+        self._clear_line_of_sight(cam)
+        self._tag_parts()
+        sc, cy = self.scene, self.scene.cycles
+        vl = sc.view_layers[0]
+        ims = sc.render.image_settings
+        saved = (cy.samples, cy.use_denoising, cy.filter_width, cy.max_bounces, sc.render.film_transparent,
+                 ims.file_format, ims.color_depth, ims.color_mode, vl.material_override)
+        path = self._tmp / "aux.exr"
+        try:
+            vl.material_override = self._aux_material()
+            cy.samples = 1
+            cy.use_denoising = False
+            cy.filter_width = 0.01
+            cy.max_bounces = 0
+            sc.render.film_transparent = True
+            ims.file_format = "OPEN_EXR"
+            ims.color_depth = "32"
+            ims.color_mode = "RGBA"
+            self._set_border(cam, border)
+            sc.render.filepath = str(path)
+            bpy.ops.render.render(write_still=True)
+        finally:
+            (cy.samples, cy.use_denoising, cy.filter_width, cy.max_bounces, sc.render.film_transparent,
+             ims.file_format, ims.color_depth, ims.color_mode, vl.material_override) = saved
+        img = bpy.data.images.load(str(path), check_existing=False)
+        try:
+            w, h = img.size
+            px = np.empty(w * h * 4, np.float32)
+            img.pixels.foreach_get(px)
+        finally:
+            bpy.data.images.remove(img)
+        px = px.reshape(h, w, 4)[::-1]
+        hit = px[..., 2] > 0.5
+        parts = np.where(hit, np.clip(np.round(px[..., 0]), 0, 255), 0).astype(np.uint8)
+        depth = np.where(hit & (px[..., 1] > 0), px[..., 1], np.nan).astype(np.float32)
+        if border is not None:
+            want = (border[3] - border[1], border[2] - border[0])
+            if parts.shape != want:
+                raise RuntimeError(f"aux pass returned {parts.shape}, expected {want}")
+        return parts, depth
