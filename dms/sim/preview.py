@@ -183,9 +183,10 @@ def _with_aux_insets(tile: np.ndarray, seq_dir: Optional[Path], name: Optional[s
         insets.append(colorize_parts(parts))
     if depth is not None:
         ok = np.isfinite(depth)
-        lo, hi = (float(np.min(depth[ok])), float(np.max(depth[ok]))) if ok.any() else (0.0, 1.0)
+        lo = float(np.min(depth[ok])) if ok.any() else 0.0
+        hi = min(float(np.max(depth[ok])), lo + 2.5) if ok.any() else 1.0      # cabin scale: the outside is dark
         g = np.zeros(depth.shape, np.uint8)
-        g[ok] = np.clip(255 - (depth[ok] - lo) / max(hi - lo, 1e-6) * 215, 40, 255).astype(np.uint8)  # near = bright
+        g[ok] = np.clip(255 - (depth[ok] - lo) / max(hi - lo, 1e-6) * 215, 40, 255).astype(np.uint8)  # near: bright
         insets.append(cv2.cvtColor(g, cv2.COLOR_GRAY2BGR))
     w, h = TILE_W // 4, TILE_H // 4
     x = TILE_W - 2
