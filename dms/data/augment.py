@@ -47,7 +47,7 @@ def build_augmenter(profile: str, rng: np.random.Generator, geometric: bool = Tr
     if profile not in PROFILES:
         raise ValueError(f"unknown augmentation profile {profile!r}; known: {PROFILES}")
     if profile == "none":
-        return lambda img: img
+        return lambda img, mask=None: img if mask is None else (img, mask)
     import albumentations as A
     import cv2
 
@@ -85,10 +85,17 @@ def build_augmenter(profile: str, rng: np.random.Generator, geometric: bool = Tr
     comp = A.Compose(ops, seed=seed)
     g_rng = np.random.default_rng(seed + 1)
 
-    def apply(img: np.ndarray) -> np.ndarray:
+    def apply(img: np.ndarray, mask: np.ndarray | None = None):
+        """The augmented image; with ``mask`` (e.g. a part mask of the same size) the pair (image, mask), the
+        mask moved by the same geometric jitter (nearest neighbour) and untouched by the photometric ops."""
         if glint_p > 0 and g_rng.random() < glint_p:
             img = add_glints(img, g_rng)
-        out = comp(image=np.ascontiguousarray(img))["image"]
-        return out if out.dtype == np.uint8 else np.clip(out, 0, 255).astype(np.uint8)
+        if mask is None:
+            out = comp(image=np.ascontiguousarray(img))["image"]
+        else:
+            r = comp(image=np.ascontiguousarray(img), mask=np.ascontiguousarray(mask))
+            out, mask = r["image"], r["mask"]
+        out = out if out.dtype == np.uint8 else np.clip(out, 0, 255).astype(np.uint8)
+        return out if mask is None else (out, mask)
 
     return apply

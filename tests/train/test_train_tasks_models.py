@@ -88,6 +88,28 @@ def test_augmenter_seeded_and_shape_preserving():
         build_augmenter("extreme", np.random.default_rng(0))
 
 
+def test_augmenter_moves_a_mask_with_the_image_and_leaves_its_ids_alone():
+    """Part masks as training targets: the geometric jitter moves mask and image together (a bright square and
+    its mask stay aligned), ids are never blended or brightened."""
+    img = np.full((72, 96), 40, np.uint8)
+    img[20:44, 30:60] = 220
+    mask = np.zeros((72, 96), np.uint8)
+    mask[20:44, 30:60] = 9
+    aug = build_augmenter("strong", np.random.default_rng(5), shift=0.15, rotate=10)
+    moved = 0
+    for _ in range(20):
+        a, m = aug(img, mask)
+        assert a.shape == m.shape == (72, 96) and m.dtype == np.uint8
+        assert set(np.unique(m)) <= {0, 9}                              # nearest neighbour: no blended ids
+        inside = m == 9
+        if inside.sum() > 50:
+            assert a[inside].mean() > a[~inside].mean() + 40             # the square is where its mask is
+        moved += not np.array_equal(m, mask)
+    assert moved >= 10
+    x, m = build_augmenter("none", np.random.default_rng(0))(img, mask)
+    assert x is img and m is mask
+
+
 def test_gaze_targets_eye_in_head_by_default_view_frame_on_request():
     """With gaze_frame="view" gaze targets are in the crop's view frame (the simulator's ``gaze_view_deg``; crops
     without it carry no gaze label); by default ("head") they are relative to the head: the simulator's value when
