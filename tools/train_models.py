@@ -55,10 +55,15 @@ SIMULATE = ["renderer=blender", "sequences.count=0", "crops.eye.count=1800", "cr
             "scene.resolutions=[[1280,800]]", "scene.hfov_deg=[38,52]", "scene.noise_sigma_dn=[0.5,2.5]",
             "scene.blur_px=[0,0.5]", "render.camera_fill_p=0", "crops.mouth.tongue_prob=0", "seed=61",
             "name=sim_eye6"]
-# Eye sets: the settings above with different scenes, set 1 at --data, set k at DATA-k. eye_state 0.5.0 trains on
-# both (MRL 0.934 -> 0.965, CEW 0.816 -> 0.819 with the same recipe; 6.6k instead of 3.3k crops); gaze on set 1.
-EYE_SETS: list[list[str]] = [SIMULATE, [*SIMULATE[:-2], "seed=62", "name=sim_eye11"]]
-EYE_TASK_SETS: dict[str, int] = {"eye_state": 2, "gaze": 1}      # how many of EYE_SETS a task trains on
+# Eye sets: the settings above with different scenes, set 1 at --data, set k at DATA-k. eye_state 0.5.0 trained on
+# sets 1-2 (MRL 0.934 -> 0.965, CEW 0.816 -> 0.819 with the same recipe; 6.6k instead of 3.3k crops); 0.6.0 on
+# sets 1-4 (14k crops; each new set renders in ~13 min): training seeds 0/1/2 measured MRL 0.931/0.962/0.945,
+# CEW 0.858/0.872/0.876 vs 0.965/0.958/0.961, 0.819/0.809/0.770 on sets 1-2: CEW +7 points, MRL -1.5 on the
+# seed mean (the open-eye recall of MRL is what varies by seed: 0.90-0.97). gaze trains on set 1.
+EYE_SETS: list[list[str]] = [SIMULATE, [*SIMULATE[:-2], "seed=62", "name=sim_eye11"],
+                             [*SIMULATE[:-2], "seed=63", "name=sim_eye63"],
+                             [*SIMULATE[:-2], "seed=64", "name=sim_eye64"]]
+EYE_TASK_SETS: dict[str, int] = {"eye_state": 4, "gaze": 1}      # how many of EYE_SETS a task trains on
 
 # Tasks trained on their own render sets (a list of `dms simulate` override lists; set 1 at DATA-TASK, set k at
 # DATA-TASK-k unless --task-data TASK=PATH[,PATH...]): hands = whole frames seen from the passenger side (State
@@ -112,7 +117,7 @@ CARD_NOTES: dict[str, str] = {
              "than the runtime's crop."),
 }
 # model version per task (--version overrides)
-TASK_VERSION: dict[str, str] = {"hands": "0.3.0", "yawn": "0.4.0", "eye_state": "0.5.0", "gaze": "0.3.0"}
+TASK_VERSION: dict[str, str] = {"hands": "0.4.0", "yawn": "0.4.0", "eye_state": "0.6.0", "gaze": "0.3.0"}
 
 # Per-task training recipe (overrides of `dms train`; see `dms cfg show train`).
 RECIPE: dict[str, list[str]] = {
@@ -122,7 +127,13 @@ RECIPE: dict[str, list[str]] = {
     "eye_state": ["epochs=15", "batch_size=64", "lr=3e-3", "augment.profile=strong", "augment.shift=0.18"],
     "yawn": ["epochs=25", "batch_size=64", "lr=3e-3", "augment.profile=strong"],
     "gaze": ["epochs=15", "batch_size=64", "lr=3e-3", "augment.profile=strong"],
-    "hands": ["epochs=30", "batch_size=64", "lr=3e-3", "augment.profile=strong", "augment.hflip=false"],
+    # hands 0.4.0: a zoom-OUT framing jitter (0.45-0.8): State Farm's drivers are ~0.65x the size of the rendered
+    # ones in the frame (a wider lens / farther camera). Real dev balanced accuracy, training seeds 0/1/2: default
+    # zoom (0.85-1.15) 0.650/0.662/0.563; 0.65-1.05 0.708/0.633/0.583; 0.55-0.9 0.678/0.645/0.691; 0.45-0.8
+    # 0.712/0.686/0.641; 0.35-0.7 0.616/0.591/0.573 (AUC: default 0.673/0.751/0.541, 0.55-0.9 0.751/0.671/0.718).
+    # Seed noise is large (+-5 points); rendering the State Farm scale instead of zooming out is the next step.
+    "hands": ["epochs=30", "batch_size=64", "lr=3e-3", "augment.profile=strong", "augment.hflip=false",
+              "augment.zoom=[0.45,0.8]"],
 }
 
 # Real dev sets (research licences: read in place, never copied). task -> [(name, eval cli task, relative path)]

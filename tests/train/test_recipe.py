@@ -50,7 +50,7 @@ def test_recipe_eye_sets_differ_only_in_scenes():
     for cfg in cfgs:
         assert cfg.crops.eye.count > 0 and cfg.crops.mouth.count == cfg.crops.frame.count == 0
         assert cfg.model_dump(exclude={"seed", "name"}) == cfgs[0].model_dump(exclude={"seed", "name"})
-    assert [c.seed for c in cfgs[:2]] == [61, 62] and train_models.TASK_VERSION["eye_state"] == "0.5.0"
+    assert [c.seed for c in cfgs] == [61, 62, 63, 64] and train_models.TASK_VERSION["eye_state"] == "0.6.0"
 
 
 def test_recipe_hands_render_sets_are_side_view_frame_configs():
@@ -65,7 +65,7 @@ def test_recipe_hands_render_sets_are_side_view_frame_configs():
         assert cfg.crops.frame.count == 1200 and cfg.crops.frame.mounts == ["passenger_window"]
         assert cfg.crops.eye.count == cfg.crops.mouth.count == 0 and cfg.modalities == ["rgb"]
         assert cfg.model_dump(exclude={"seed", "name"}) == cfgs[0].model_dump(exclude={"seed", "name"})
-    assert train_models.TASK_VERSION["hands"] == "0.3.0"
+    assert train_models.TASK_VERSION["hands"] == "0.4.0"
 
 
 def test_recipe_task_data_paths_and_train_data_arg(monkeypatch):
@@ -78,7 +78,8 @@ def test_recipe_task_data_paths_and_train_data_arg(monkeypatch):
     n_hands = len(train_models.TASK_SIMULATE["hands"])
     assert train_models.task_data(args, "hands") == [Path("runs/d-hands")] + [Path(f"runs/d-hands-{i}")
                                                                               for i in range(2, n_hands + 1)]
-    assert train_models.task_data(args, "eye_state") == [Path("runs/d/"), Path("runs/d-2")]   # two eye sets
+    assert train_models.task_data(args, "eye_state") == [Path("runs/d/")] + [Path(f"runs/d-{i}")
+                                                                            for i in (2, 3, 4)]   # four eye sets
     assert train_models.task_data(args, "gaze") == [Path("runs/d/")]
     args.task_data = ["yawn=a/m3,b/m4"]
     paths = train_models.task_data(args, "yawn")
