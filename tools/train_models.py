@@ -106,8 +106,9 @@ CARD_NOTES: dict[str, str] = {
               "frames have both hands on the wheel; the other half has the right hand (60 %), the left hand (30 %) "
               "or both off: texting (phone held low or up in front of the chest), phone at the ear, radio / reaching "
               "behind, drinking from a cup, hair / make-up (at the head or up at the visor mirror), lap, gear lever. "
-              "55 % of the drivers wear short sleeves. It is not meant for the face-facing DMS mounts (column, "
-              "cluster, mirror, pillar, console)."),
+              "55 % of the drivers wear short sleeves. Trained with a zoom-out framing jitter (0.45-0.8x): it "
+              "expects the driver smaller than rendered, as in State Farm's frames (the head about 1/6 of the frame "
+              "width). It is not meant for the face-facing DMS mounts (column, cluster, mirror, pillar, console)."),
     "yawn": ("Label: `yawn` = mouth open wide (a yawn or a laughing open mouth), i.e. rendered mouth openness >= "
              "`crops.mouth.yawn_threshold` (0.25: lip gap about a quarter of the mouth width, teeth and cavity "
              "showing); closed mouths, closed smiles and talking slits are `no_yawn`. Renders: mouth crops only "
