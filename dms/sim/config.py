@@ -48,8 +48,8 @@ class RenderConfig(ConfigModel):
                                  "into an open mouth); drawn per scene from its texture seed, 0 = never")
     part_masks: bool = Field(False, description="also write a part segmentation mask (uint8 PNG of dms.sim.parts "
                              "ids: skin, eye, lashes, mouth, teeth, hands, arms, glasses, phone, wheel, ...) for "
-                             "every full frame (sequences and frame crops): one extra 1-sample pass, ~10 % more "
-                             "render time")
+                             "every full frame (sequences and frame crops): one extra 1-sample pass shared by RGB "
+                             "and NIR (measured: +24 % on a one-modality 640x480 frame, 0.67 s on 2 cores)")
     depth: bool = Field(False, description="also write a depth map (uint16 PNG, millimetres along the camera "
                         "axis, 0 = no surface) for every full frame (sequences and frame crops); shares the pass "
                         "with part_masks")
