@@ -152,14 +152,11 @@ def write_dataset_manifest(root: str | Path, meta: dict) -> Path:
 class CropSample:
     path: Path
     label: CropLabel
+    shard: Path                  # the shard folder (label file names are relative to it)
 
     def _aux(self, key: str) -> Optional[Path]:
         rel = (self.label.attrs or {}).get(key)
-        if not rel:
-            return None
-        shard = Path(str(self.path)[:-len(self.label.file)]) if str(self.path).endswith(self.label.file) \
-            else self.path.parent
-        return shard / rel
+        return self.shard / rel if rel else None
 
     def parts(self) -> Optional[np.ndarray]:
         """Part mask of a whole-frame crop (uint8 ids of dms.sim.parts.PARTS), None if not rendered."""
@@ -205,11 +202,24 @@ def read_parts(path: str | Path) -> Optional[np.ndarray]:
 def read_depth(path: str | Path) -> Optional[np.ndarray]:
     """A depth PNG (uint16 mm) as float32 metres with NaN where there is no surface; None if missing."""
     d = _read_aux(path, np.uint16)
-    if d is None:
-        return None
-    m = d.astype(np.float32) / 1000.0
-    m[d == 0] = np.nan
-    return m
+    return None if d is None else decode_depth_m(d)
+
+
+def encode_depth_mm(depth_m: np.ndarray) -> np.ndarray:
+    """Depth in metres (0 / NaN / inf = no surface) -> uint16 millimetres (0 = no surface, saturates at 65.535 m:
+    such far surfaces are stored as 0 too, never as a wrong near value)."""
+    d = np.asarray(depth_m, np.float64)
+    ok = np.isfinite(d) & (d > 0) & (d * 1000.0 < 65535.5)
+    out = np.zeros(d.shape, np.uint16)
+    out[ok] = np.clip(np.round(d[ok] * 1000.0), 1, 65535).astype(np.uint16)
+    return out
+
+
+def decode_depth_m(depth_mm: np.ndarray) -> np.ndarray:
+    """uint16 millimetres -> float32 metres with NaN where there is no surface."""
+    d = np.asarray(depth_mm).astype(np.float32) / 1000.0
+    d[np.asarray(depth_mm) == 0] = np.nan
+    return d
 
 
 def _read_aux(path: str | Path, dtype) -> Optional[np.ndarray]:
@@ -256,7 +266,7 @@ class Dataset:
                 except (json.JSONDecodeError, SchemaError) as e:
                     raise DataError(f"{f}:{ln}: {e}") from e
                 if (kind is None or lab.kind == kind) and (modality is None or lab.modality == modality):
-                    yield CropSample(d / lab.file, lab)
+                    yield CropSample(d / lab.file, lab, d)
 
     def sequences(self) -> Iterator[Sequence]:
         for d in self.shard_dirs():

@@ -30,6 +30,10 @@ CASES = ("face_crops", "eye_crops", "full_frames", "full_frames_aux")
 AUX_CASE = "full_frames_aux"
 
 
+def _case_modalities(case: str, mods: tuple[str, ...]) -> tuple[str, ...]:
+    return mods[:1] if case == AUX_CASE else mods
+
+
 def _bench_config(renderer: str, samples: Optional[int], workers: int):
     from dms.sim.config import SimulateConfig
     render = {} if samples is None else {"samples": int(samples)}
@@ -86,7 +90,7 @@ def _bench_worker(n_frames: int, modalities: Sequence[str], samples: Optional[in
            "full_frames": frames, AUX_CASE: lambda pose, m: frames(pose, m, ("parts", "depth"))}
     res = {}
     for case in CASES:
-        for m in (mods[:1] if case == AUX_CASE else mods):
+        for m in _case_modalities(case, mods):
             fns[case](poses[0], m)                               # warm this path (crop border / modality)
             if barrier is not None:
                 barrier.wait()
@@ -150,7 +154,7 @@ def bench_simulate(n_frames: int = 10, modalities: Sequence[str] = ("rgb", "nir"
     per_mod: dict[str, dict] = {m: {} for m in mods}
     pooled: dict[str, list[float]] = {c: [0.0, 0.0] for c in CASES}
     for case in CASES:
-        for m in (mods[:1] if case == AUX_CASE else mods):
+        for m in _case_modalities(case, mods):
             spans = [res["cases"][(case, m)] for res in results]
             n_items = sum(x[0] for x in spans)
             dt = max(x[2] for x in spans) - min(x[1] for x in spans)

@@ -25,9 +25,10 @@ import numpy as np
 
 from dms.contracts import HandState
 from dms.data.crops import LEFT_EYE_RING, RIGHT_EYE_RING
-from dms.data.dataset import ShardWriter
+from dms.data.dataset import ShardWriter, encode_depth_mm
 from dms.errors import DmsError
 from dms.sim.config import SimulateConfig
+from dms.sim.parts import AUX_OUTPUTS
 from dms.sim.pose import WHEEL_CLOCK_LEFT_RANGE, WHEEL_CLOCK_RIGHT_RANGE, DriverPose
 from dms.sim.scenarios import generate_scenario, zone_of_direction
 
@@ -279,9 +280,6 @@ def execute_shard(job: ShardJob, cfg: SimulateConfig, root: str | Path, renderer
     return {"name": job.name, "n_items": n, "n_frames": job.n_frames}
 
 
-AUX_KEYS = ("parts", "depth")
-
-
 def aux_outputs(cfg: SimulateConfig) -> tuple[str, ...]:
     """The optional geometry outputs of full frames the config asks for (render.part_masks / render.depth)."""
     return tuple(k for k, on in (("parts", cfg.render.part_masks), ("depth", cfg.render.depth)) if on)
@@ -295,7 +293,6 @@ def _render_frame(renderer, spec, pose, mods, aux: tuple[str, ...]) -> dict:
 def write_aux(w: ShardWriter, imgs: dict, pattern: str) -> dict[str, str]:
     """Write the part mask / depth map among ``imgs`` at ``pattern.format("parts" | "depth")`` (PNG: uint8 ids,
     uint16 millimetres, dms.sim.parts); returns {"parts_file": rel, "depth_file": rel} for what was written."""
-    from dms.sim.parts import encode_depth_mm
     out = {}
     if "parts" in imgs:
         out["parts_file"] = w.write_image(pattern.format("parts"), np.ascontiguousarray(imgs["parts"], np.uint8))
@@ -330,20 +327,20 @@ def _render_sequence(job, cfg, w: ShardWriter, renderer, rng_scene, rng_behaviou
 
 
 def _visible_pose(job, cfg, renderer, spec, rng_pose, crop_names, mods, sizes):
-    """Draw poses until the crop region is visible and renderable: (pose, rendered) or (None, None)."""
+    """Draw poses until the crop region is visible and renderable: (pose, rendered, aux) or (None, None, {});
+    ``aux``: the whole frame's part mask / depth map when the config asks for them (frame crops only)."""
     for _ in range(MAX_POSE_TRIES):           # redraw poses whose crop region is hidden or off-image
         pose = sample_crop_pose(job.kind, rng_pose, cfg)
         if not crop_visible(spec, pose, job.kind):
             continue
         if job.kind == "frame":
             imgs = _render_frame(renderer, spec, pose, mods, aux_outputs(cfg))
-            return pose, [("frame", m, imgs[m]) for m in mods] + [("frame", k, imgs[k]) for k in AUX_KEYS
-                                                                  if k in imgs]
+            return pose, [("frame", m, imgs[m]) for m in mods], {k: imgs[k] for k in AUX_OUTPUTS if k in imgs}
         try:
-            return pose, _render_crop_images(renderer, spec, pose, crop_names, mods, sizes[job.kind])
+            return pose, _render_crop_images(renderer, spec, pose, crop_names, mods, sizes[job.kind]), {}
         except DmsError as e:                 # the renderer refuses crops outside the image
             log.debug("%s: pose redrawn: %s", job.name, e)
-    return None, None
+    return None, None, {}
 
 
 def _render_crops(job, cfg, w: ShardWriter, renderer, rng_scene, rng_pose, progress) -> int:
@@ -362,7 +359,7 @@ def _render_crops(job, cfg, w: ShardWriter, renderer, rng_scene, rng_pose, progr
             if scene_try:                          # this scene cannot show the crop (e.g. camera behind the wheel):
                 spec = _sample_scene(rng_scene, cfg, resolution, job.kind)    # replace it, deterministically
                 scenes[-1] = _spec_dict(spec)
-            pose, rendered = _visible_pose(job, cfg, renderer, spec, rng_pose, crop_names, mods, sizes)
+            pose, rendered, aux = _visible_pose(job, cfg, renderer, spec, rng_pose, crop_names, mods, sizes)
             if rendered is not None:
                 break
             log.debug("%s: scene %s shows no %s crop in %d poses; resampling the scene", job.name, spec.scene_id,
@@ -371,8 +368,7 @@ def _render_crops(job, cfg, w: ShardWriter, renderer, rng_scene, rng_pose, progr
             raise DmsError(f"{job.name}: no visible {job.kind} crop in {MAX_SCENE_TRIES} scenes x {MAX_POSE_TRIES} "
                            f"poses (last camera {spec.camera.mount}); narrow crops.head_*_deg or scene.mounts")
         scene_id = f"{job.name}/{len(scenes) - 1:04d}"
-        aux_files = write_aux(w, {m: img for _, m, img in rendered}, f"{job.kind}/{{}}/{k:06d}_frame.png")
-        rendered = [r for r in rendered if r[1] not in AUX_KEYS]
+        aux_files = write_aux(w, aux, f"{job.kind}/{{}}/{k:06d}_frame.png")
         for crop_name, m, img in rendered:
             rel = f"{job.kind}/{m}/{k:06d}_{crop_name}.png"
             w.write_image(rel, img)

@@ -1,4 +1,4 @@
-"""Part segmentation and depth maps of full frames: the part legend and the on-disk encodings.
+"""Part segmentation and depth maps of full frames: the part legend (the depth encoding lives in dms.data.dataset).
 
 Optional per-frame outputs of ``dms simulate`` (``render.part_masks`` / ``render.depth``), rendered by a second,
 cheap Cycles pass in which every surface emits its part id and its depth (:meth:`BlenderView.render_aux`):
@@ -19,6 +19,10 @@ from typing import Optional
 
 import numpy as np
 
+from dms.data.dataset import decode_depth_m, encode_depth_mm  # noqa: F401  (the depth encoding, re-exported)
+
+#: the optional geometry outputs of a full frame (``render_frame(..., aux=...)``, render.part_masks / render.depth)
+AUX_OUTPUTS = ("parts", "depth")
 #: part id -> name. 0 = no surface (the empty world beyond the scenery).
 PARTS: dict[int, str] = {
     0: "none", 1: "face_skin", 2: "eye", 3: "eyelashes", 4: "mouth_interior", 5: "teeth", 6: "tongue",
@@ -59,24 +63,6 @@ def part_of(object_name: str, material_name: Optional[str] = None) -> int:
         if object_name.startswith(prefix) and len(prefix) > len(best):
             best = prefix
     return PART_IDS[_OBJECTS[best]] if best else UNKNOWN_PART
-
-
-def encode_depth_mm(depth_m: np.ndarray) -> np.ndarray:
-    """Depth in metres (0 / NaN / inf = no surface) -> uint16 millimetres (0 = no surface, saturates at 65.535 m:
-    such far surfaces are stored as 0 too, never as a wrong near value)."""
-    d = np.asarray(depth_m, np.float64)
-    ok = np.isfinite(d) & (d > 0) & (d * 1000.0 < 65535.5)
-    out = np.zeros(d.shape, np.uint16)
-    out[ok] = np.clip(np.round(d[ok] * 1000.0), 1, 65535).astype(np.uint16)
-    return out
-
-
-def decode_depth_m(depth_mm: np.ndarray) -> np.ndarray:
-    """uint16 millimetres -> float32 metres with NaN where there is no surface (what
-    :func:`dms.data.dataset.read_depth` returns)."""
-    d = np.asarray(depth_mm).astype(np.float32) / 1000.0
-    d[np.asarray(depth_mm) == 0] = np.nan
-    return d
 
 
 def colorize_parts(parts: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ from typing import Optional
 import numpy as np
 
 from dms.contracts import CropLabel, FrameLabel, HandState
-from dms.data.dataset import open_dataset
+from dms.data.dataset import open_dataset, read_depth, read_parts
 from dms.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -170,14 +170,10 @@ def _pick_frames(ds, n: int, rng: np.random.Generator) -> list[tuple]:
     return picks[:n]
 
 
-def _with_aux_insets(tile: np.ndarray, seq_dir: Optional[Path], name: Optional[str], parts=None,
-                     depth=None) -> np.ndarray:
-    """The tile with the frame's part mask and depth map (when rendered) as small insets at its bottom right."""
+def _with_aux_insets(tile: np.ndarray, parts: Optional[np.ndarray], depth: Optional[np.ndarray]) -> np.ndarray:
+    """The tile with the frame's part mask and depth map (None: not rendered) as small insets at its bottom right."""
     import cv2
-    from dms.data.dataset import read_depth, read_parts
     from dms.sim.parts import colorize_parts
-    if seq_dir is not None:
-        parts, depth = read_parts(seq_dir / "parts" / name), read_depth(seq_dir / "depth" / name)
     insets = []
     if parts is not None:
         insets.append(colorize_parts(parts))
@@ -216,7 +212,9 @@ def make_contact_sheet(root: str | Path, out_png: str | Path, n_tiles: int = 16,
         if img is None:
             log.warning("preview: unreadable %s", path)
             continue
-        tiles.append(_with_aux_insets(draw_frame_label(img, lab, m), path.parent.parent, path.name))
+        seq_dir = path.parent.parent
+        tiles.append(_with_aux_insets(draw_frame_label(img, lab, m), read_parts(seq_dir / "parts" / path.name),
+                                      read_depth(seq_dir / "depth" / path.name)))
     kinds = sorted(crops_by_kind)
     k = 0
     while n_crop > 0 and kinds:
@@ -233,7 +231,7 @@ def make_contact_sheet(root: str | Path, out_png: str | Path, n_tiles: int = 16,
             continue
         tile = draw_crop_label(img, c.label)
         if c.label.kind == "frame":
-            tile = _with_aux_insets(tile, None, None, parts=c.parts(), depth=c.depth())
+            tile = _with_aux_insets(tile, c.parts(), c.depth())
         tiles.append(tile)
         n_crop -= 1
     if not tiles:

@@ -27,12 +27,12 @@ from dms.data.crops import crop_bbox, crop_transform, cut, get_crop
 from dms.errors import DmsError
 from dms.sim.camera import CameraModel
 from dms.sim.labels import posed_head, project_landmarks
+from dms.sim.parts import AUX_OUTPUTS
 from dms.sim.pose import DriverPose
 from dms.sim.spec import SceneSpec
 
 LOG = logging.getLogger(__name__)
 MODALITIES = ("rgb", "nir")
-AUX_OUTPUTS = ("parts", "depth")     # optional geometry outputs of render_frame (dms.sim.parts)
 
 
 @dataclass(frozen=True)
