@@ -15,6 +15,7 @@ neighbour). Importable without bpy.
 """
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 import numpy as np
@@ -55,7 +56,9 @@ _OBJECTS = {
 
 def part_of(object_name: str, material_name: Optional[str] = None) -> int:
     """Part id of a face of ``object_name`` with ``material_name`` (:data:`UNKNOWN_PART` if the legend has no
-    entry: callers warn)."""
+    entry: callers warn). Blender's duplicate-name suffixes ("skin.001") are ignored."""
+    object_name = re.sub(r"\.\d+$", "", object_name)
+    material_name = re.sub(r"\.\d+$", "", material_name) if material_name else material_name
     if object_name == "head" and material_name in _HEAD_MATERIALS:
         return PART_IDS[_HEAD_MATERIALS[material_name]]
     best = ""

@@ -22,6 +22,7 @@ def test_part_of_maps_head_materials_and_objects_by_longest_prefix():
     assert part_of("head", "skin") == PART_IDS["face_skin"]
     assert part_of("head", "teeth") == PART_IDS["teeth"] and part_of("head", "lash") == PART_IDS["eyelashes"]
     assert part_of("head", "conjunctiva") == PART_IDS["eye"]
+    assert part_of("head.001", "teeth.002") == PART_IDS["teeth"]           # Blender's duplicate-name suffixes
     assert part_of("headrest", "seat") == PART_IDS["seat"]                # not "head"
     assert part_of("rear_quarter") == PART_IDS["window"] and part_of("rear") == PART_IDS["cabin"]
     assert part_of("hand_left", "skin") == PART_IDS["hand_left"] and part_of("forearm_right") == PART_IDS["arm_right"]

@@ -180,11 +180,10 @@ def test_part_mask_and_depth_agree_with_the_projected_labels(renderer, spec):
     assert (closed == PART_IDS["eye"]).sum() < 0.2 * (parts == PART_IDS["eye"]).sum()
     assert "depth" not in renderer.render_frame(s, pose, modalities=("nir",), aux=("parts",))
     # every mesh of the scene has a legend entry (a new object must be added to dms.sim.parts)
-    import re
     for ob in renderer.view.scene.objects:
-        if ob.type == "MESH" and ob.name != "dms_aux":
+        if ob.type == "MESH":
             for sl in ob.material_slots or [None]:
-                mat = re.sub(r"\.\d+$", "", sl.material.name) if sl and sl.material else None
+                mat = sl.material.name if sl and sl.material else None
                 assert part_of(ob.name, mat) != UNKNOWN_PART, (ob.name, mat)
 
 

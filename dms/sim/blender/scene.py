@@ -1277,17 +1277,16 @@ class BlenderView:
 
     def _tag_parts(self) -> None:
         """Store each mesh face's part id (dms.sim.parts) as a face attribute, once per mesh topology/materials."""
-        import re
         from dms.sim.parts import UNKNOWN_PART, part_of
         for ob in self.scene.objects:
             if ob.type != "MESH":
                 continue
             me = ob.data
-            mats = [re.sub(r"\.\d+$", "", s.material.name) if s.material else "" for s in ob.material_slots]
-            slot_part = np.array([part_of(ob.name, n) for n in mats] or [part_of(ob.name)], np.float32)
+            mats = [s.material.name if s.material else "" for s in ob.material_slots]
             key = f"{ob.name}|{len(me.polygons)}|{'/'.join(mats)}"
             if me.get("dms_part_key") == key and PART_ATTRIBUTE in me.attributes:
                 continue
+            slot_part = np.array([part_of(ob.name, n) for n in mats] or [part_of(ob.name)], np.float32)
             if (slot_part == UNKNOWN_PART).any():
                 LOG.warning("part legend has no entry for object %s (materials %s): id %d", ob.name, mats,
                             UNKNOWN_PART)
