@@ -325,13 +325,13 @@ class Trainer:
         ckpt_path = self.out / "checkpoint.pt"
         key = _config_key(cfg)
         start = (0, 0)                     # (phase index, epochs done in that phase)
-        opt_state = sched_state = None
+        opt_state = sched_state = ema_state = None
         if cfg.resume and ckpt_path.is_file():
             ck = torch.load(ckpt_path, map_location=self.device, weights_only=True)
             if ck.get("format") == CKPT_FORMAT and ck.get("config_key") == key:
                 model.load_state_dict(ck["model"])
                 start = tuple(ck["position"])
-                opt_state, sched_state = ck["optimizer"], ck["scheduler"]
+                opt_state, sched_state, ema_state = ck["optimizer"], ck["scheduler"], ck.get("ema")
                 self.history = ck["history"]
                 rng.bit_generator.state = ck["np_rng"]
                 torch.set_rng_state(ck["torch_rng"])
@@ -348,16 +348,23 @@ class Trainer:
             if pi < start[0]:
                 continue
             first = start[1] if pi == start[0] else 0
-            if first >= n_epochs:
+            if first >= n_epochs:     # a finished phase (resumed after it): its end state is the EMA when on
+                ema = _ema(model, cfg.ema_decay)
+                if ema is not None and ema_state is not None:
+                    ema.load_state_dict(ema_state)
+                    model.load_state_dict(ema.module.state_dict())
                 continue
             loader = self._loader(phase, rng)
             steps = max(1, len(loader))
             opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=cfg.weight_decay)
             sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=n_epochs * steps,
                                                         pct_start=0.15 if phase != "finetune" else 0.05)
+            ema = _ema(model, cfg.ema_decay)
             if pi == start[0] and first > 0 and opt_state is not None:
                 opt.load_state_dict(opt_state)
                 sched.load_state_dict(sched_state)
+                if ema is not None and ema_state is not None:
+                    ema.load_state_dict(ema_state)
             with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                           TextColumn("loss {task.fields[loss]:.4f}"), TimeRemainingColumn(), console=console,
                           transient=False, disable=not console.is_terminal) as prog:
@@ -375,19 +382,27 @@ class Trainer:
                         opt.step()
                         if sched.last_epoch + 1 < n_epochs * steps:
                             sched.step()
+                        if ema is not None:
+                            ema.update_parameters(model)
                         tot += loss.item() * len(x)
                         cnt += len(x)
                         prog.update(bar, advance=1, loss=tot / max(cnt, 1))
-                    ev = self._evaluate(model)
+                    ev = self._evaluate(model if ema is None else ema.module)
                     rec = {"phase": phase, "epoch": epoch + 1, "train_loss": tot / max(cnt, 1),
-                           "val_loss": self._val_loss(model), **{k: _short(v) for k, v in ev.items()}}
+                           "val_loss": self._val_loss(model if ema is None else ema.module),
+                           **{k: _short(v) for k, v in ev.items()}}
                     self.history.append(rec)
                     log.info("%s %s epoch %d/%d: %s", td.name, phase, epoch + 1, n_epochs, _fmt(rec))
                     _atomic_torch_save({"format": CKPT_FORMAT, "config_key": key, "position": (pi, epoch + 1),
                                         "model": model.state_dict(), "optimizer": opt.state_dict(),
                                         "scheduler": sched.state_dict(), "history": self.history,
+                                        "ema": None if ema is None else ema.state_dict(),
                                         "np_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
                                         "model_info": self._model_info(None)}, ckpt_path)
+            if ema is not None:        # the phase ends with the averaged weights (the next phase starts from them)
+                model.load_state_dict(ema.module.state_dict())
+                log.info("%s %s: weights = EMA (decay %g) of %d steps", td.name, phase, cfg.ema_decay,
+                         int(ema.n_averaged))
 
         if cfg.mode == "adabn":
             n_bn = adabn(model, batch_inputs(self.real_adapt, td, self.input_size), device=self.device)
@@ -427,6 +442,14 @@ class Trainer:
                          "config_key": _config_key(cfg), "git_rev": _git_rev(), "torch": str(torch.__version__)},
             "metrics": metrics or {},
         } | ({"gaze_frame": td.gaze_frame} if td.name == "gaze" else {})
+
+
+def _ema(model: torch.nn.Module, decay: float):
+    """An exponential moving average of ``model``'s weights and buffers (torch.optim.swa_utils), or None (off)."""
+    if not decay:
+        return None
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
 def class_balance_weights(classes: np.ndarray) -> Optional[np.ndarray]:

@@ -54,6 +54,35 @@ def test_passenger_window_camera_sees_the_driver_from_the_side():
         assert uv[1, 0] > uv[234, 0] and uv[1, 0] > uv[454, 0]
 
 
+def _head_width_and_centre(mount: str, n: int = 30) -> tuple[float, np.ndarray]:
+    """Median projected face width (fraction of the image width) and mean face centre (fractions) of a mount."""
+    r = SamplingRanges(mounts=[mount], resolutions=[(128, 96)])
+    rng = np.random.default_rng(11)
+    widths, centres = [], []
+    for _ in range(n):
+        s = sample_scene(rng, r)
+        uv, _ = project_landmarks(s, DriverPose(), distort=True)
+        widths.append((np.nanmax(uv[:, 0]) - np.nanmin(uv[:, 0])) / 128)
+        centres.append(np.nanmean(uv, axis=0) / np.array([128, 96]))
+    return float(np.median(widths)), np.mean(centres, axis=0)
+
+
+def test_wide_passenger_window_mount_shows_the_driver_smaller_at_the_same_place():
+    assert "passenger_window_wide" not in FACE_MOUNTS
+    w_tele, c_tele = _head_width_and_centre("passenger_window")
+    w_wide, c_wide = _head_width_and_centre("passenger_window_wide")
+    # State Farm's scale: the wide lens shows the head at 0.55-0.85x of the long lens' size ...
+    assert 0.55 * w_tele < w_wide < 0.85 * w_tele, (w_tele, w_wide)
+    # ... still in the upper-left part of the frame (head upper-left, wheel right)
+    assert c_wide[0] < 0.5 and c_wide[1] < 0.45, c_wide
+    r = SamplingRanges(mounts=["passenger_window_wide"], resolutions=[(128, 96)])
+    s = sample_scene(np.random.default_rng(3), r)
+    lo, hi = MOUNTS["passenger_window_wide"].hfov_deg
+    assert lo <= s.camera.hfov_deg <= hi and s.camera.position_m[1] < -0.6
+    wuv = s.camera_model().project(np.asarray([s.cabin.wheel_center_m]))[0][0]
+    assert 64 < wuv[0] < 128 * 1.12, wuv
+
+
 def test_frame_crops_use_their_own_mounts_other_crops_keep_scene_mounts():
     cfg = side_cfg()
     rng = np.random.default_rng(1)

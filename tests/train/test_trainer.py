@@ -56,6 +56,29 @@ def test_resume_continues_from_checkpoint(toy_root, tmp_path, caplog):
     assert [h["epoch"] for h in hist] == [1, 2, 3]
 
 
+def test_ema_weights_are_saved_and_survive_resume(toy_root, tmp_path):
+    cfg = _cfg(toy_root, tmp_path / "ema", ema_decay=0.9, epochs=3)
+    train(cfg)
+    run = tmp_path / "ema" / "run"
+    ck = torch.load(run / "checkpoint.pt", weights_only=False)
+    ema = {k[len("module."):]: v for k, v in ck["ema"].items() if k.startswith("module.")}
+    saved = load_model_file(run / "model.pt")["state_dict"]
+    # the saved model is the moving average, not the last optimizer step's weights
+    assert ck["ema"]["n_averaged"].item() > 1
+    assert all(torch.equal(saved[k], ema[k]) for k in saved)
+    assert any(not torch.equal(saved[k], ck["model"][k]) for k in saved if saved[k].is_floating_point())
+    # the same config without EMA ends at different weights
+    train(_cfg(toy_root, tmp_path / "raw", epochs=3))
+    raw = load_model_file(tmp_path / "raw" / "run" / "model.pt")["state_dict"]
+    assert any(not torch.equal(saved[k], raw[k]) for k in saved if saved[k].is_floating_point())
+    # resuming after the finished phase restores the EMA model exactly (not the raw weights of the checkpoint)
+    train(cfg)
+    again = load_model_file(run / "model.pt")["state_dict"]
+    assert all(torch.equal(saved[k], again[k]) for k in saved)
+    with pytest.raises(ValueError, match="ema_decay"):
+        _cfg(toy_root, tmp_path, ema_decay=1.0)
+
+
 @pytest.mark.parametrize("mode", ["hybrid", "finetune", "adabn"])
 def test_domain_adaptation_modes(toy_root, tmp_path, mode):
     r = train(_cfg(toy_root, tmp_path, mode=mode, real=str(toy_root / "real_eye_state"), finetune_epochs=2))
