@@ -81,7 +81,11 @@ TASK_SIMULATE: dict[str, list[list[str]]] = {
     # hands v0.3: the State Farm-like framing (camera across the cabin at shoulder height, blown-out windows, short
     # sleeves, State Farm off-hand poses). Tried: an earlier render of this framing (seed 31, before the window glow
     # and the forward elbows) alone: real 0.606 (off recall 0.52, on 0.69).
-    "hands": [[*_HANDS, "seed=32", "name=hands_side_v3b"]],
+    # hands 0.5.0: + a second set from the same place with a wide lens (`passenger_window_wide`, HFOV 50-62: the
+    # driver at ~0.77x the size, about State Farm's scale), pooled with v3b.
+    "hands": [[*_HANDS, "seed=32", "name=hands_side_v3b"],
+              [*[x.replace("[passenger_window]", "[passenger_window_wide]") for x in _HANDS], "seed=33",
+               "name=hands_wide_a"]],
     # yawn = mouth crops only (rounded oval openings, smiles/laughs, label = openness >= yawn_threshold),
     # rendered 80 px so the training zoom (real crops are tighter than the runtime crop) keeps lip detail.
     # yawn 0.4.0: the same set re-rendered with the tongue-out key and the RGB camera-side fill light: real dev

@@ -445,11 +445,23 @@ class Trainer:
 
 
 def _ema(model: torch.nn.Module, decay: float):
-    """An exponential moving average of ``model``'s weights and buffers (torch.optim.swa_utils), or None (off)."""
+    """An exponential moving average of ``model``'s weights and buffers (torch.optim.swa_utils.AveragedModel), or
+    None (off). The decay warms up as in timm's ModelEmaV3, min(decay, (1 + n) / (10 + n)) after n updates, so a
+    short phase (a fine-tune of a few dozen steps) averages its own recent steps instead of staying near its start."""
     if not decay:
         return None
-    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+    from torch.optim.swa_utils import AveragedModel
+
+    @torch.no_grad()
+    def update(ema_params, params, n_averaged) -> None:
+        n = float(n_averaged)
+        d = min(decay, (1.0 + n) / (10.0 + n))
+        for e, p in zip(ema_params, params, strict=True):
+            if e.is_floating_point():
+                e.lerp_(p, 1.0 - d)
+            else:                      # integer buffers (BN's batch counter): the current value
+                e.copy_(p)
+    return AveragedModel(model, multi_avg_fn=update, use_buffers=True)
 
 
 def class_balance_weights(classes: np.ndarray) -> Optional[np.ndarray]:

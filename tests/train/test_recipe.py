@@ -53,6 +53,9 @@ def test_recipe_eye_sets_differ_only_in_scenes():
     assert [c.seed for c in cfgs] == [61, 62, 63, 64] and train_models.TASK_VERSION["eye_state"] == "0.6.0"
 
 
+_EXCL = {"seed": True, "name": True, "crops": {"frame": {"mounts"}}}
+
+
 def test_recipe_hands_render_sets_are_side_view_frame_configs():
     from dms.config import load_config
     from dms.sim.config import SimulateConfig
@@ -61,10 +64,13 @@ def test_recipe_hands_render_sets_are_side_view_frame_configs():
     cfgs = [load_config(SimulateConfig, overrides=[kv.replace("@HANDS_COUNT@", n) for kv in over])
             for over, n in zip(sets, counts)]
     assert len({c.seed for c in cfgs}) == len(cfgs)                     # several sets: different scenes
+    # two scales of the same side view: the long lens (v3b) and the wide lens (State Farm's scale)
+    assert [c.crops.frame.mounts for c in cfgs] == [["passenger_window"], ["passenger_window_wide"]]
     for cfg in cfgs:
-        assert cfg.crops.frame.count == 1200 and cfg.crops.frame.mounts == ["passenger_window"]
+        assert cfg.crops.frame.count == 1200
         assert cfg.crops.eye.count == cfg.crops.mouth.count == 0 and cfg.modalities == ["rgb"]
-        assert cfg.model_dump(exclude={"seed", "name"}) == cfgs[0].model_dump(exclude={"seed", "name"})
+        assert (cfg.model_dump(exclude=_EXCL)
+                == cfgs[0].model_dump(exclude=_EXCL))
     assert train_models.TASK_VERSION["hands"] == "0.4.0"
 
 

@@ -79,6 +79,25 @@ def test_ema_weights_are_saved_and_survive_resume(toy_root, tmp_path):
         _cfg(toy_root, tmp_path, ema_decay=1.0)
 
 
+def test_ema_decay_warms_up_so_short_phases_move():
+    from dms.train.trainer import _ema
+    m = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))
+    torch.nn.init.zeros_(m[0].weight)
+    ema = _ema(m, 0.999)
+    ema.update_parameters(m)                          # first update copies
+    with torch.no_grad():
+        m[0].weight.fill_(1.0)
+    for _ in range(20):
+        ema.update_parameters(m)
+    w = ema.module[0].weight
+    # a plain 0.999 EMA would sit at 1 - 0.999**20 = 0.02 after 20 steps; the warm-up follows the new weights
+    assert 0.6 < float(w.mean()) < 1.0
+    for _ in range(3000):
+        ema.update_parameters(m)
+    assert float(ema.module[0].weight.mean()) == pytest.approx(1.0, abs=1e-3)
+    assert _ema(m, 0.0) is None
+
+
 @pytest.mark.parametrize("mode", ["hybrid", "finetune", "adabn"])
 def test_domain_adaptation_modes(toy_root, tmp_path, mode):
     r = train(_cfg(toy_root, tmp_path, mode=mode, real=str(toy_root / "real_eye_state"), finetune_epochs=2))
