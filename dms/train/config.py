@@ -52,9 +52,10 @@ class TrainConfig(ConfigModel):
     finetune_lr: float = Field(5e-4, gt=0, description="fine-tuning learning rate")
     weight_decay: float = Field(1e-4, ge=0, description="AdamW weight decay")
     ema_decay: float = Field(0.0, ge=0, lt=1, description="exponential moving average of the weights (and BN "
-                             "statistics) per optimizer step, restarted each phase; the average is evaluated and "
-                             "saved instead of the last weights (flatter minimum, less seed-to-seed spread); "
-                             "e.g. 0.99 = a ~100-step horizon; 0 = off")
+                             "statistics) per optimizer step, restarted each phase (the decay warms up over the "
+                             "first steps); the average is evaluated and saved instead of the last weights; e.g. "
+                             "0.99 = a ~100-step horizon; 0 = off (measured neutral with the recipes' one-cycle "
+                             "schedule, see tools/train_models.py)")
     real_fraction: float = Field(0.3, ge=0, le=1, description="hybrid: share of each batch drawn from real images")
     real_holdout: float = Field(0.2, ge=0, lt=1, description="share of the real set held out (stratified) to "
                                 "measure adaptation; the rest is used for adaptation")
