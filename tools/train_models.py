@@ -74,7 +74,7 @@ _MOUTH = ["renderer=blender", "sequences.count=0", "crops.eye.count=0", "crops.f
           "render.samples=4", "name=dms-mouth-v1"]
 _HANDS = ["renderer=blender", "sequences.count=0", "crops.eye.count=0", "crops.mouth.count=0",
           "crops.face.count=0", "crops.frame.count=@HANDS_COUNT@", "crops.frame.width=128",
-          "crops.frame.height=96", "crops.frame.mounts=[passenger_window]", "crops.frame.on_fraction=0.5",
+          "crops.frame.height=96", "crops.frame.on_fraction=0.5",
           "crops.poses_per_scene=4", "modalities=[rgb]", "scene.p_night=0.05", "scene.p_dusk=0.1",
           "render.samples=4", "render.camera_fill_p=0", "crops.mouth.tongue_prob=0"]
 TASK_SIMULATE: dict[str, list[list[str]]] = {
@@ -83,9 +83,8 @@ TASK_SIMULATE: dict[str, list[list[str]]] = {
     # and the forward elbows) alone: real 0.606 (off recall 0.52, on 0.69).
     # hands 0.5.0: + a second set from the same place with a wide lens (`passenger_window_wide`, HFOV 50-62: the
     # driver at ~0.77x the size, about State Farm's scale), pooled with v3b.
-    "hands": [[*_HANDS, "seed=32", "name=hands_side_v3b"],
-              [*[x.replace("[passenger_window]", "[passenger_window_wide]") for x in _HANDS], "seed=33",
-               "name=hands_wide_a"]],
+    "hands": [[*_HANDS, "crops.frame.mounts=[passenger_window]", "seed=32", "name=hands_side_v3b"],
+              [*_HANDS, "crops.frame.mounts=[passenger_window_wide]", "seed=33", "name=hands_wide_a"]],
     # yawn = mouth crops only (rounded oval openings, smiles/laughs, label = openness >= yawn_threshold),
     # rendered 80 px so the training zoom (real crops are tighter than the runtime crop) keeps lip detail.
     # yawn 0.4.0: the same set re-rendered with the tongue-out key and the RGB camera-side fill light: real dev

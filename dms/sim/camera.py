@@ -18,6 +18,7 @@ Pure numpy; may import dms.contracts.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -68,14 +69,14 @@ MOUNTS: dict[str, MountSpec] = {
                                   "right (as in State Farm's frames)",
                                   target_m=(0.03, 0.0, 0.40), target_jitter_m=0.05, hfov_deg=(38.0, 50.0),
                                   roll_deg=(7.0, 18.0)),
-    # the same place with a wide lens: the whole driver at State Farm's scale (head about 1/6 of the frame width,
-    # knees and the window above in view) instead of filling the frame
-    "passenger_window_wide": MountSpec("passenger_window_wide", (-0.12, -1.30, 0.52), (0.12, 0.15, 0.10),
-                                       "passenger side at the window with a wide lens: the whole driver, window "
-                                       "above and knees below, at State Farm's scale",
-                                       target_m=(0.06, 0.0, 0.34), target_jitter_m=0.06, hfov_deg=(50.0, 62.0),
-                                       roll_deg=(7.0, 18.0)),
 }
+# the same place and bracket with a wide lens: the whole driver at State Farm's scale (head about 1/6 of the frame
+# width, knees and the window above in view) instead of filling the frame
+MOUNTS["passenger_window_wide"] = dataclasses.replace(
+    MOUNTS["passenger_window"], name="passenger_window_wide",
+    description="passenger side at the window with a wide lens: the whole driver, window above and knees below, "
+                "at State Farm's scale",
+    target_m=(0.06, 0.0, 0.34), target_jitter_m=0.06, hfov_deg=(50.0, 62.0))
 #: mounts that look at the driver's face (the default of scene sampling); side-view mounts are opt-in
 FACE_MOUNTS: tuple[str, ...] = tuple(k for k, m in MOUNTS.items() if m.target_m is None)
 

@@ -348,10 +348,12 @@ class Trainer:
             if pi < start[0]:
                 continue
             first = start[1] if pi == start[0] else 0
+            ema = _ema(model, cfg.ema_decay)
+            ema_resumed = ema is not None and pi == start[0] and first > 0 and ema_state is not None
+            if ema_resumed:
+                ema.load_state_dict(ema_state)
             if first >= n_epochs:     # a finished phase (resumed after it): its end state is the EMA when on
-                ema = _ema(model, cfg.ema_decay)
-                if ema is not None and ema_state is not None:
-                    ema.load_state_dict(ema_state)
+                if ema_resumed:
                     model.load_state_dict(ema.module.state_dict())
                 continue
             loader = self._loader(phase, rng)
@@ -359,12 +361,9 @@ class Trainer:
             opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=cfg.weight_decay)
             sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=n_epochs * steps,
                                                         pct_start=0.15 if phase != "finetune" else 0.05)
-            ema = _ema(model, cfg.ema_decay)
             if pi == start[0] and first > 0 and opt_state is not None:
                 opt.load_state_dict(opt_state)
                 sched.load_state_dict(sched_state)
-                if ema is not None and ema_state is not None:
-                    ema.load_state_dict(ema_state)
             with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                           TextColumn("loss {task.fields[loss]:.4f}"), TimeRemainingColumn(), console=console,
                           transient=False, disable=not console.is_terminal) as prog:
@@ -387,10 +386,10 @@ class Trainer:
                         tot += loss.item() * len(x)
                         cnt += len(x)
                         prog.update(bar, advance=1, loss=tot / max(cnt, 1))
-                    ev = self._evaluate(model if ema is None else ema.module)
+                    current = model if ema is None else ema.module     # what this epoch would save
+                    ev = self._evaluate(current)
                     rec = {"phase": phase, "epoch": epoch + 1, "train_loss": tot / max(cnt, 1),
-                           "val_loss": self._val_loss(model if ema is None else ema.module),
-                           **{k: _short(v) for k, v in ev.items()}}
+                           "val_loss": self._val_loss(current), **{k: _short(v) for k, v in ev.items()}}
                     self.history.append(rec)
                     log.info("%s %s epoch %d/%d: %s", td.name, phase, epoch + 1, n_epochs, _fmt(rec))
                     _atomic_torch_save({"format": CKPT_FORMAT, "config_key": key, "position": (pi, epoch + 1),

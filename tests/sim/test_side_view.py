@@ -73,8 +73,9 @@ def test_wide_passenger_window_mount_shows_the_driver_smaller_at_the_same_place(
     w_wide, c_wide = _head_width_and_centre("passenger_window_wide")
     # State Farm's scale: the wide lens shows the head at 0.55-0.85x of the long lens' size ...
     assert 0.55 * w_tele < w_wide < 0.85 * w_tele, (w_tele, w_wide)
-    # ... still in the upper-left part of the frame (head upper-left, wheel right)
+    # ... still in the upper-left part of the frame (head upper-left, wheel right), where the long lens has it
     assert c_wide[0] < 0.5 and c_wide[1] < 0.45, c_wide
+    assert np.abs(c_wide - c_tele).max() < 0.1, (c_wide, c_tele)
     r = SamplingRanges(mounts=["passenger_window_wide"], resolutions=[(128, 96)])
     s = sample_scene(np.random.default_rng(3), r)
     lo, hi = MOUNTS["passenger_window_wide"].hfov_deg
