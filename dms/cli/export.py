@@ -8,7 +8,8 @@ DESCRIPTION = """Export a trained model to ONNX (opset 17) with its manifest; op
   dms export runs/eye/model.pt out=models/eye_state
   dms export runs/eye/model.pt --int8 calib=renders/ out=models/eye_state
 
-The ONNX output is checked against the torch model on the same inputs (parity); INT8 uses onnxruntime static
+tta=flip makes the graph average the model over the crop and its mirror image (eye_state: the default; yawn,
+gaze: on request; tta=none: one pass). The ONNX output is checked against the torch model on the same inputs (parity); INT8 uses onnxruntime static
 quantisation calibrated on renders and reports its accuracy delta on other renders. Files are written to a
 temporary folder and moved into OUT only when every check passed. The last line of stdout is a JSON summary.
 """
@@ -24,7 +25,8 @@ def main(args, overrides) -> int:
     from dms.cli.common import print_json_last_line
     from dms.config.core import parse_override
     from dms.errors import UsageError
-    opts = {"out": None, "calib": None, "n_calib": 400, "n_eval": 1000, "seed": 0, "name": None, "version": None}
+    opts = {"out": None, "calib": None, "n_calib": 400, "n_eval": 1000, "seed": 0, "name": None, "version": None,
+            "tta": None}
     for ov in overrides:
         k, v = parse_override(ov)
         if k not in opts:
@@ -40,6 +42,7 @@ def main(args, overrides) -> int:
     from dms.export.onnx_export import export
     summary = export(args.ckpt, out, int8=args.int8, calib=None if opts["calib"] is None else str(opts["calib"]),
                      n_calib=int(opts["n_calib"]), n_eval=int(opts["n_eval"]), seed=int(opts["seed"]),
-                     force=True, name=opts["name"], version=None if opts["version"] is None else str(opts["version"]))
+                     force=True, name=opts["name"], version=None if opts["version"] is None else str(opts["version"]),
+                     tta=None if opts["tta"] is None else str(opts["tta"]))
     print_json_last_line(summary)
     return 0

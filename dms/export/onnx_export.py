@@ -25,7 +25,27 @@ OPSET = 17
 PARITY_ATOL = {"eye_state": 1e-4, "yawn": 1e-4, "hands": 1e-4, "gaze": 2e-3}   # gaze is in degrees
 
 
-def build_manifest(info: dict, precision: str = "fp32", metrics: Optional[dict] = None) -> ModelManifest:
+#: ``dms export tta=``: "flip" = the graph averages the crop and its mirror image (dms.train.models.FlipTTA),
+#: "none" = one pass; default: the task's ``TaskDef.tta_flip``
+TTA_MODES = ("flip", "none")
+TTA_SEMANTICS = {"flip": "flip: every output is the mean of the model on the input and on its horizontal mirror "
+                         "image, computed inside this graph",
+                 "none": "none: one pass"}
+
+
+def resolve_tta(td: TaskDef, tta: Optional[str]) -> str:
+    if tta is None:
+        return "flip" if td.tta_flip else "none"
+    if tta not in TTA_MODES:
+        raise DataError(f"tta must be one of {TTA_MODES}, got {tta!r}")
+    if tta == "flip" and not td.tta_flip_allowed:
+        raise DataError(f"tta=flip is not defined for {td.name}: a mirrored {td.crop} is not the same scene "
+                        "(a side view mirrored puts the driver in the passenger seat)")
+    return tta
+
+
+def build_manifest(info: dict, precision: str = "fp32", metrics: Optional[dict] = None,
+                   tta: str = "none") -> ModelManifest:
     td = get_task(info["task"])
     w, h = info["input_size"]
     return ModelManifest(
@@ -33,7 +53,10 @@ def build_manifest(info: dict, precision: str = "fp32", metrics: Optional[dict] 
         inputs=(td.input_spec((w, h)),), outputs=td.output_specs(), pixel_format="GRAY8",
         preprocessing=info["preprocessing"], crop=info["crop"], labels=td.labels,
         output_semantics={n: d for n, _, d in td.outputs} | (
-            {"gaze_frame": info.get("gaze_frame", "camera")} if td.name == "gaze" else {}),   # pre-0.3: camera
+            {"gaze_frame": info.get("gaze_frame", "camera")} if td.name == "gaze" else {}) | (   # pre-0.3: camera
+            {"test_time_augmentation": TTA_SEMANTICS[tta] + (" (the mirror image's yaw negated)"
+                                                             if td.flip_output_negates else "")}
+            if tta != "none" else {}),
         sha256="", precision=precision,
         training={k: v for k, v in info["training"].items()} | {"arch": info["arch"]},
         metrics=metrics if metrics is not None else dict(info.get("metrics") or {}))
@@ -175,8 +198,9 @@ def quantize_int8(fp32_path: Path, out_path: Path, x_calib: np.ndarray) -> None:
 
 def export(ckpt: str | Path, out: str | Path, int8: bool = False, calib: Optional[str] = None,
            n_calib: int = 400, n_eval: int = 1000, seed: int = 0, force: bool = True,
-           name: Optional[str] = None, version: Optional[str] = None) -> dict:
-    """Export ``ckpt`` (model.pt / checkpoint.pt) into ``out``. Returns a summary dict."""
+           name: Optional[str] = None, version: Optional[str] = None, tta: Optional[str] = None) -> dict:
+    """Export ``ckpt`` (model.pt / checkpoint.pt) into ``out``. Returns a summary dict. ``tta``: "flip" | "none"
+    (None: the task's default, :func:`resolve_tta`)."""
     import onnx
     import onnxruntime as ort
     import torch
@@ -192,6 +216,10 @@ def export(ckpt: str | Path, out: str | Path, int8: bool = False, calib: Optiona
         info["version"] = version
     td = get_task(info["task"])
     model = model_from_file(info)
+    tta = resolve_tta(td, tta)
+    if tta == "flip":
+        from dms.train.models import FlipTTA
+        model = FlipTTA(model).eval()
     input_size = tuple(info["input_size"])
     if int8 and not calib:
         raise DataError("--int8 needs calib=DIR (a dms simulate dataset with the task's crops)")
@@ -217,15 +245,15 @@ def export(ckpt: str | Path, out: str | Path, int8: bool = False, calib: Optiona
         onnx.checker.check_model(proto)
         if proto.opset_import[0].version < OPSET:
             raise ModelError(f"exported opset {proto.opset_import[0].version} < {OPSET}")
-        man = build_manifest(info)
+        man = build_manifest(info, tta=tta)
         fp32_path = tmp / "model.onnx"
         embed_and_write(proto, man, fp32_path)
         sess, man = load_and_validate(fp32_path, require_sidecar=True)
         diff = parity_check(model, sess, td, x_par)
         log.info("parity torch vs onnxruntime: max abs diff %.3g on %d inputs", diff, len(x_par))
-        export_info = {"opset": OPSET, "parity_max_abs_diff": diff, "parity_n": int(len(x_par))}
+        export_info = {"opset": OPSET, "parity_max_abs_diff": diff, "parity_n": int(len(x_par)), "tta": tta}
         summary: dict = {"task": td.name, "model": man.ref, "out": str(out), "fp32_bytes": fp32_path.stat().st_size,
-                         "parity_max_abs_diff": diff}
+                         "parity_max_abs_diff": diff, "tta": tta}
         if int8:
             q_path = tmp / "model.int8.onnx"
             quantize_int8(fp32_path, q_path, x_cal)

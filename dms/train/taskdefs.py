@@ -96,6 +96,15 @@ class TaskDef:
     flip_negates: tuple[int, ...] = () # target indices negated by a horizontal flip
     flip_allowed: bool = True
     flip_swaps: tuple[tuple[int, int], ...] = ()   # target index pairs swapped by a horizontal flip
+    #: ``dms export tta=flip`` is defined (a mirrored crop is the same kind of scene): the graph averages the
+    #: model over the crop and its mirror image (dms.train.models.FlipTTA); ``tta_flip``: the task's default.
+    #: Measured (session 9, shipped weights; runtime bench p50 per frame, two crops): eye_state MRL +3.0 points
+    #: (ten eye models: +1.2 on average), CEW -0.4 (average -0.1), +0.45 ms -> default on; yawn +0.5 (thirteen
+    #: models: +0.4 on average), +0.26 ms, and gaze -0.16 deg, +0.9 ms: within seed noise, default off.
+    tta_flip_allowed: bool = False
+    tta_flip: bool = False
+    #: (output index, column) pairs negated for the mirror image
+    flip_output_negates: tuple[tuple[int, int], ...] = ()
     classification: bool = True
     zoom: tuple[float, float] = (0.85, 1.15)       # framing jitter of the strong augmentation
     shift: float = 0.08                            # translation jitter (fraction of the crop) of the strong aug.
@@ -189,14 +198,15 @@ TASK_DEFS: dict[str, TaskDef] = {
         outputs=(("openness", 1, "eye openness 0 closed .. 1 open"),
                  ("closed_prob", 1, "probability the eye is closed")),
         targets=("openness", "closed"), labels=("open", "closed"), head_width=2, default_arch="cnn_s",
-        zoom=(0.9, 2.0), glint_p=0.2),
+        zoom=(0.9, 2.0), glint_p=0.2, tta_flip_allowed=True, tta_flip=True),
     "yawn": TaskDef(
         name="yawn", kind="mouth", crop="mouth", crop_size=(64, 64), input_size=(32, 32),
         outputs=(("mouth_openness", 1, "mouth openness 0 closed .. 1 full yawn"),
                  ("yawn_prob", 1, "probability of a yawn (wide-open mouth)")),
         targets=("mouth_openness", "yawn"), labels=("no_yawn", "yawn"), head_width=2, default_arch="cnn_s",
-        zoom=(0.95, 2.3)),   # tried: rotate=30 (real mouth crops are tilted) + 15 % shift + a 2nd set with
-    #                          beards: real 0.853-0.858 vs 0.861 without; kept at the default 12 deg
+        zoom=(0.95, 2.3), tta_flip_allowed=True),
+    # yawn, tried: rotate=30 (real mouth crops are tilted) + 15 % shift + a 2nd set with beards: real 0.853-0.858
+    # vs 0.861 without; kept at the default 12 deg
     "gaze": TaskDef(
         name="gaze", kind="eye", crop="eye_left", crop_size=(64, 64), input_size=(48, 48),
         outputs=(("gaze_deg", 2, "this eye's gaze (yaw, pitch) in degrees, yaw>0 toward the crop's right, "
@@ -205,7 +215,8 @@ TASK_DEFS: dict[str, TaskDef] = {
                                  "dms.contracts.gaze.view_to_camera maps it to the camera frame), 'head' = "
                                  "eye-in-head ((0,0) = straight ahead of the face; compose with the head pose)"),),
         targets=("yaw_deg", "pitch_deg"), labels=("yaw_deg", "pitch_deg"), head_width=2, default_arch="cnn_m",
-        flip_negates=(0,), classification=False, aspect_jitter=False),
+        flip_negates=(0,), classification=False, aspect_jitter=False, tta_flip_allowed=True,
+        flip_output_negates=((0, 0),)),
     "hands": TaskDef(
         name="hands", kind="frame", crop="frame", crop_size=(96, 72), input_size=(96, 72),
         outputs=(("on_wheel_prob", 2, "probability the driver's (left, right) hand is on the wheel"),

@@ -194,3 +194,59 @@ def test_default_archs_export_within_size_budget(task):
         want = [t.numpy() for t in m(torch.from_numpy(x))]
     for a, b in zip(got, want):
         np.testing.assert_allclose(a, b, atol=2e-3 if task == "gaze" else 1e-4)
+
+
+def test_flip_tta_graph_is_mirror_invariant_and_equals_the_mean_of_two_passes(exported, trained):
+    """eye_state exports with tta=flip by default: the graph's answer for a crop and for its mirror image are the
+    same, and equal the mean of the plain one-pass model on both (which differ: the tiny model is not symmetric)."""
+    import torch
+
+    from dms.train.trainer import load_model_file, model_from_file
+    out, summary = exported
+    assert summary["tta"] == "flip"
+    sess, man = load_and_validate(out)
+    assert man.output_semantics["test_time_augmentation"].startswith("flip")
+    assert man.metrics["export"]["tta"] == "flip"
+    x = np.random.default_rng(3).standard_normal((4, 1, 32, 32)).astype(np.float32)
+    xm = x[..., ::-1].copy()
+    o, c = sess.run(["openness", "closed_prob"], {"image": x})
+    om, cm = sess.run(["openness", "closed_prob"], {"image": xm})
+    np.testing.assert_allclose(c, cm, atol=1e-6)
+    np.testing.assert_allclose(o, om, atol=1e-6)
+    plain = model_from_file(load_model_file(trained["eye_state"]))
+    with torch.no_grad():
+        c1 = plain(torch.from_numpy(x))[1].numpy()
+        c2 = plain(torch.from_numpy(xm))[1].numpy()
+    assert np.abs(c1 - c2).max() > 1e-4
+    np.testing.assert_allclose(c, (c1 + c2) / 2, atol=1e-5)
+    # the INT8 graph keeps the two passes
+    qs, _ = load_and_validate(out / "model.int8.onnx")
+    assert np.abs(qs.run(["closed_prob"], {"image": x})[0] - qs.run(["closed_prob"], {"image": xm})[0]).max() < 1e-6
+
+
+def test_flip_tta_gaze_negates_the_mirror_yaw(trained, tmp_path):
+    """gaze exports one pass by default; with tta=flip a mirrored eye crop gets the mirrored gaze exactly."""
+    sess, man = load_and_validate(export(trained["gaze"], tmp_path / "g", tta="flip")["out"], expected_task="gaze")
+    assert "yaw negated" in man.output_semantics["test_time_augmentation"]
+    w, h = man.preprocessing["size"]
+    x = np.random.default_rng(4).standard_normal((4, 1, h, w)).astype(np.float32)
+    g = sess.run(["gaze_deg"], {"image": x})[0]
+    gm = sess.run(["gaze_deg"], {"image": x[..., ::-1].copy()})[0]
+    np.testing.assert_allclose(gm[:, 0], -g[:, 0], atol=1e-3)      # mirrored eye looks the other way
+    np.testing.assert_allclose(gm[:, 1], g[:, 1], atol=1e-3)       # at the same height
+    plain_s, plain_m = load_and_validate(export(trained["gaze"], tmp_path / "p")["out"])
+    assert "test_time_augmentation" not in plain_m.output_semantics
+    gp = plain_s.run(["gaze_deg"], {"image": x})[0]
+    assert np.abs(gp - g).max() > 1e-3                              # the default is the one-pass graph
+    gpm = plain_s.run(["gaze_deg"], {"image": x[..., ::-1].copy()})[0]
+    np.testing.assert_allclose(g, (gp + gpm * np.array([-1.0, 1.0])) / 2, atol=1e-3)
+
+
+def test_flip_tta_is_refused_where_a_mirror_is_another_scene(trained, tmp_path):
+    with pytest.raises(DataError, match="not defined for hands"):
+        export(trained["hands"], tmp_path / "h", tta="flip")
+    with pytest.raises(DataError, match="tta must be one of"):
+        export(trained["eye_state"], tmp_path / "e", tta="mirror")
+    assert not (tmp_path / "h").exists() and not (tmp_path / "e").exists()
+    _, man = load_and_validate(export(trained["hands"], tmp_path / "h2")["out"])
+    assert "test_time_augmentation" not in man.output_semantics
