@@ -63,6 +63,19 @@ CORNEA_OFFSET_M = 0.0052                            # cornea sphere centre ahead
 LID_GAP_M = 0.0006                                  # lid margin rides this far above the globe (cornea/sclera)
 LID_MARGIN_BAND_M = 0.0011                          # width of the pink lid-margin band inside the lid ring
 
+#: anatomical eye corners (``Identity.canthus_depth``, 0 = the canonical mesh as is, 1 = full): the canonical lid
+#: ring is nearly flat on the nasal side, and with the globe placed behind the lid centres the medial canthus sits
+#: 0.8 mm behind the corneal apex, the lateral one 6.6 mm: the eyeball centre lies 9.3 mm behind the midpoint of the
+#: corners. Real canthi sit far behind the apex (lateral ~11 mm, medial ~8 mm): the centre lies ~3-5 mm behind the
+#: corner midpoint (measured on Columbia Gaze eye patches: the iris moves 0.34x as far across the eye per degree of
+#: head turn as per degree of gaze; on these renders 0.66x). That depth is what a head turn does to an eye crop.
+#: At depth d the globe moves forward by d x CANTHUS_GLOBE_FORWARD_M; lid-ring vertices it would touch ride forward
+#: on it (LID_HUG_CLEARANCE_M above), the corners stay, and the skin around follows smoothly (pushing the corners
+#: back instead dug a shadowed pit beside the medial canthus).
+CANTHUS_GLOBE_FORWARD_M = 0.0053
+LID_HUG_CLEARANCE_M = 0.0004
+CANTHUS_SKIN_SIGMA_M = 0.004
+
 # materials (per-triangle index)
 MAT_SKIN, MAT_MOUTH, MAT_TEETH, MAT_LASH, MAT_TONGUE, MAT_LIDMARGIN, MAT_CONJUNCTIVA, MAT_LIPIN = range(8)
 MATERIAL_NAMES = ("skin", "mouth", "teeth", "lash", "tongue", "lid_margin", "conjunctiva", "lip_inner")
@@ -276,17 +289,62 @@ class HeadModel:
 
     # --- topology around the face --------------------------------------------------------------------------
     def geometry(self, coeffs: Mapping[str, float] | None = None, hair_length: float = 0.5,
-                 hair_volume_m: float = 0.008, hairline: float = 0.5) -> HeadGeometry:
+                 hair_volume_m: float = 0.008, hairline: float = 0.5, canthus_depth: float = 0.0) -> HeadGeometry:
         key = (tuple(sorted((coeffs or {}).items())), round(hair_length, 4), round(hair_volume_m, 5),
-               round(hairline, 4))
+               round(hairline, 4), round(float(canthus_depth), 4))
         if key not in self._cache:
             if len(self._cache) > 8:
                 self._cache.clear()
-            self._cache[key] = self._build(coeffs or {}, hair_length, hair_volume_m, hairline)
+            self._cache[key] = self._build(coeffs or {}, hair_length, hair_volume_m, hairline, canthus_depth)
         return self._cache[key]
 
+    def _canthus_depth(self, face: np.ndarray, eye_centers: dict[str, np.ndarray], depth: float) -> None:
+        """Bring the globes forward of the eye corners (in place: ``face`` and ``eye_centers``; see
+        CANTHUS_GLOBE_FORWARD_M)."""
+        if depth <= 0.0:
+            return
+        base = face.copy()
+        dz = np.zeros(len(face))
+        ring_all: list[int] = []
+        for side, ring in self.eye_rings.items():
+            ctr = eye_centers[side].copy()
+            ctr[2] += depth * CANTHUS_GLOBE_FORWARD_M
+            eye_centers[side] = ctr
+            ids = np.asarray(ring)
+            q = base[ids] - ctr
+            # the smallest z >= current with clearance LID_HUG_CLEARANCE_M (bisection)
+            lo, hi = q[:, 2].copy(), q[:, 2] + 0.02
+            for _ in range(40):
+                mid = 0.5 * (lo + hi)
+                ok = _globe_clearance(np.stack([q[:, 0], q[:, 1], mid], axis=1)) >= LID_HUG_CLEARANCE_M
+                hi = np.where(ok, mid, hi)
+                lo = np.where(ok, lo, mid)
+            ok0 = _globe_clearance(q) >= LID_HUG_CLEARANCE_M
+            dz[ids] = np.where(ok0, 0.0, hi - q[:, 2])
+            ring_all += list(ring)
+        ring_ids = np.asarray(ring_all)
+        # the skin around follows: normalised Gaussian interpolation of the ring's moves, fading with distance
+        others = np.setdiff1d(np.arange(len(face)), ring_ids)
+        d = np.linalg.norm(base[others][:, None, :] - base[ring_ids][None, :, :], axis=2)
+        near = d.min(axis=1) < 4 * CANTHUS_SKIN_SIGMA_M
+        o, d = others[near], d[near]
+        w = np.exp(-d ** 2 / (2 * CANTHUS_SKIN_SIGMA_M ** 2))
+        fade = np.exp(-d.min(axis=1) ** 2 / (2 * CANTHUS_SKIN_SIGMA_M ** 2))
+        dz[o] = (w @ dz[ring_ids]) / np.maximum(w.sum(axis=1), 1e-12) * fade
+        face[:, 2] += dz
+        # no skin inside a globe: lift any vertex now closer than 0.3 mm (or than it was) straight forward
+        for side in self.eye_rings:
+            ctr = eye_centers[side]
+            c0 = np.minimum(_globe_clearance(base[o] - ctr + np.array([0, 0, depth * CANTHUS_GLOBE_FORWARD_M])),
+                            0.0003)
+            for _ in range(60):
+                bad = _globe_clearance(face[o] - ctr) < c0
+                if not bad.any():
+                    break
+                face[o[bad], 2] += 0.0002
+
     def _build(self, coeffs: Mapping[str, float], hair_length: float, hair_volume_m: float,
-               hairline: float) -> HeadGeometry:
+               hairline: float, canthus_depth: float = 0.0) -> HeadGeometry:
         face = self._identity_face(coeffs)
         verts: list[np.ndarray] = [face]
         uvs: list[np.ndarray] = [self.uv0.copy()]
@@ -320,6 +378,7 @@ class HeadModel:
                     break
                 zc -= 0.0001
             eye_centers[side] = ctr.copy()
+        self._canthus_depth(face, eye_centers, float(canthus_depth))
         # eye sockets: lid margin from the ring into the eyeball (a narrow pink margin band, then conjunctiva)
         sock_of: dict[str, np.ndarray] = {}
         sock_pos: dict[str, np.ndarray] = {}

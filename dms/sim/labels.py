@@ -61,7 +61,7 @@ class PosedHead:
 def head_geometry(spec: SceneSpec) -> HeadGeometry:
     idn = spec.identity
     return head_model().geometry(idn.shape, hair_length=idn.hair_length, hair_volume_m=idn.hair_volume_m,
-                                 hairline=idn.hairline)
+                                 hairline=idn.hairline, canthus_depth=idn.canthus_depth)
 
 
 def head_transform(spec: SceneSpec, pose: DriverPose) -> tuple[np.ndarray, np.ndarray]:

@@ -55,6 +55,7 @@ class Identity:
     hair_volume_m: float = 0.008                    # 0 = bald
     hairline: float = 0.5
     lash_length: float = 1.0
+    canthus_depth: float = 0.0                      # eye corners set back onto the globe (dms.sim.head.CANTHUS_Z_M)
 
 
 @dataclass(frozen=True)
@@ -258,6 +259,10 @@ class SamplingRanges(ConfigModel):
     p_nir_940: float = 0.5
     illuminator_power: Range = (0.6, 1.4)
     p_bright_pupil: float = 0.08
+    #: Identity.canthus_depth: 0 = the canonical MediaPipe eye ring (deep-set eyeballs, the default every shipped
+    #: eye set was rendered with), 1 = anatomical corner depth (dms.sim.head.CANTHUS_Z_M). Drawn last, and only
+    #: when the range is not (0, 0), so the other draws of a seed are unchanged.
+    canthus_depth: Range = (0.0, 0.0)
     layouts: list[str] = Field(default_factory=lambda: ["sedan", "suv", "compact"])
 
     @field_validator("mounts")
@@ -289,7 +294,7 @@ class SamplingRanges(ConfigModel):
                   "sun_azimuth_deg": (-360, 360), "age_years": (16, 100), "skin_tone": (0, 1),
                   "pupil_diameter_mm": (1.5, 9), "sunglasses_nir_transmission": (0, 1),
                   "seat_height_m": (-0.2, 0.2), "seat_fore_aft_m": (-0.2, 0.2), "illuminator_power": (0, 10),
-                  "street_lights": (0, 20)}
+                  "street_lights": (0, 20), "canthus_depth": (0, 1.5)}
         for name, (lo_lim, hi_lim) in limits.items():
             lo, hi = getattr(self, name)
             if lo > hi:
@@ -482,9 +487,12 @@ def sample_scene(rng: np.random.Generator, ranges: SamplingRanges | None = None,
                   bright_pupil=bool(rng.random() < R.p_bright_pupil),
                   ambient_nir={"day": float(rng.uniform(0.15, 0.6)), "dusk": float(rng.uniform(0.02, 0.1)),
                                "night": 0.0}[tod])
+    texture_seed = int(rng.integers(0, 2 ** 31))
+    if tuple(R.canthus_depth) != (0.0, 0.0):
+        ident = dataclasses.replace(ident, canthus_depth=_u(rng, R.canthus_depth))
     return SceneSpec(seed=int(seed), scene_id=f"scene-{int(seed) & 0xFFFFFFFFFFFF:012x}", identity=ident,
                      accessories=acc, body=body, cabin=cabin, camera=cam, lighting=light, nir=nir,
-                     texture_seed=int(rng.integers(0, 2 ** 31)))
+                     texture_seed=texture_seed)
 
 
 def _iris_probs(tone: float) -> np.ndarray:
