@@ -40,6 +40,11 @@ GAZE_SCALE_DEG = 20.0          # gaze head output unit: the raw value times this
 #: image-left eyes, -2 on image-right ones) that moves +-13-20 deg with a 10 % shift of the real crop: 21.7 deg
 #: mean (head frame on the same renders: 14.6; 15 % shift jitter or zoom 1.3-2.0 did not remove the bias).
 #: Pitch from such renders is worth keeping; yaw needs the head-turn cue fixed first.
+#: Session 9: the canonical eye ring set the globes 9.3 mm behind the eye-corner midpoint (real ~3-5 mm), so a head
+#: turn moved the iris across the crop 0.81x as far as a gaze turn (Columbia: ~0.34x). With scene.canthus_depth
+#: (dms.sim.head.CANTHUS_GLOBE_FORWARD_M) view models improve (19.1 -> 16.9 deg on set 1's twin; 96 px renders
+#: 21.0 -> 17.1, seeds 0/1) and the left/right-eye bias halves (+27/-6 -> +12/-2 deg), but "head" still wins:
+#: 12.18/12.77/12.44 on the same twin (gaze 0.4.0).
 GAZE_FRAME = "head"
 GAZE_FRAMES = ("view", "head")
 #: eye crops narrower than this carry no gaze label. 0 keeps all: the (unobservable) gaze of nearly closed eyes

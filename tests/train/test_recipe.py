@@ -85,7 +85,7 @@ def test_recipe_task_data_paths_and_train_data_arg(monkeypatch):
                                                                               for i in range(2, n_hands + 1)]
     assert train_models.task_data(args, "eye_state") == [Path("runs/d/")] + [Path(f"runs/d-{i}")
                                                                             for i in (2, 3, 4)]   # four eye sets
-    assert train_models.task_data(args, "gaze") == [Path("runs/d/")]
+    assert train_models.task_data(args, "gaze") == [Path("runs/d-gaze")]                  # its own twin set
     args.task_data = ["yawn=a/m3,b/m4"]
     paths = train_models.task_data(args, "yawn")
     assert paths == [Path("a/m3"), Path("b/m4")]
@@ -110,3 +110,16 @@ def test_recipe_versions_are_the_shipped_versions(task):
     tta = "test_time_augmentation" in man["output_semantics"]
     from dms.train.taskdefs import get_task
     assert tta == get_task(task).tta_flip            # shipped graphs are exported with the task's default tta
+
+
+def test_recipe_gaze_set_is_eye_set_one_with_anatomical_eye_corners():
+    """gaze 0.4.0 trains on a twin of eye set 1: the same seed (scenes, poses), only the eye-corner depth drawn."""
+    from dms.config import load_config
+    from dms.sim.config import SimulateConfig
+    (over,) = train_models.TASK_SIMULATE["gaze"]
+    gaze = load_config(SimulateConfig, overrides=over)
+    eye1 = load_config(SimulateConfig, overrides=train_models.EYE_SETS[0])
+    assert gaze.seed == eye1.seed and gaze.scene.canthus_depth[0] > 0.5 and eye1.scene.canthus_depth == (0.0, 0.0)
+    assert gaze.model_dump(exclude={"name", "scene"}) == eye1.model_dump(exclude={"name", "scene"})
+    assert gaze.scene.model_dump(exclude={"canthus_depth"}) == eye1.scene.model_dump(exclude={"canthus_depth"})
+    assert "gaze" not in train_models.EYE_TASK_SETS
