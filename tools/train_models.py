@@ -7,9 +7,9 @@ domain-adaptation comparison report.
     .venv/bin/python tools/train_models.py --data data/sim_train --steps da --tasks eye_state   # DA report only
 
 The hands model trains on its own side-view render sets, the yawn model on its own mouth-crop set and the gaze
-model on a twin of eye set 1 with anatomical eye corners (TASK_SIMULATE: one or more render sets per task, written to DATA-TASK, DATA-TASK-2, ... by default or
---task-data TASK=A[,B]; sizes --hands-frames / --mouth-crops). A task with several sets trains on all of them
-(`dms train data=[A, B]`); `dms export calib=` uses the first.
+model on a twin of eye set 1 with anatomical eye corners (TASK_SIMULATE: one or more render sets per task, written
+to DATA-TASK, DATA-TASK-2, ... by default or --task-data TASK=A[,B]; sizes --hands-frames / --mouth-crops). A
+task with several sets trains on all of them (`dms train data=[A, B]`); `dms export calib=` uses the first.
 
 Steps (in order; ``--steps`` selects a subset):
   simulate  ``dms simulate`` with the Blender renderer (resumable; skips finished shards)

@@ -68,7 +68,8 @@ LID_MARGIN_BAND_M = 0.0011                          # width of the pink lid-marg
 #: 0.8 mm behind the corneal apex, the lateral one 6.6 mm: the eyeball centre lies 9.3 mm behind the midpoint of the
 #: corners. Real canthi sit far behind the apex (lateral ~11 mm, medial ~8 mm): the centre lies ~3-5 mm behind the
 #: corner midpoint (measured on Columbia Gaze eye patches: the iris moves 0.34x as far across the eye per degree of
-#: head turn as per degree of gaze; on these renders 0.66x). That depth is what a head turn does to an eye crop.
+#: head turn as per degree of gaze; by the labels of these renders 0.81x, at depth 1 0.37x). That depth is what a
+#: head turn does to an eye crop.
 #: At depth d the globe moves forward by d x CANTHUS_GLOBE_FORWARD_M; lid-ring vertices it would touch ride forward
 #: on it (LID_HUG_CLEARANCE_M above), the corners stay, and the skin around follows smoothly (pushing the corners
 #: back instead dug a shadowed pit beside the medial canthus). Measured (gaze 0.4.0, tools/train_models.py): an

@@ -55,7 +55,7 @@ class Identity:
     hair_volume_m: float = 0.008                    # 0 = bald
     hairline: float = 0.5
     lash_length: float = 1.0
-    canthus_depth: float = 0.0                      # eye corners set back onto the globe (dms.sim.head.CANTHUS_Z_M)
+    canthus_depth: float = 0.0                      # globes forward of the eye corners (dms.sim.head.CANTHUS_*)
 
 
 @dataclass(frozen=True)
@@ -259,9 +259,9 @@ class SamplingRanges(ConfigModel):
     p_nir_940: float = 0.5
     illuminator_power: Range = (0.6, 1.4)
     p_bright_pupil: float = 0.08
-    #: Identity.canthus_depth: 0 = the canonical MediaPipe eye ring (deep-set eyeballs, the default every shipped
-    #: eye set was rendered with), 1 = anatomical corner depth (dms.sim.head.CANTHUS_Z_M). Drawn last, and only
-    #: when the range is not (0, 0), so the other draws of a seed are unchanged.
+    #: Identity.canthus_depth: 0 = the canonical MediaPipe eye ring (deep-set eyeballs, the default: the eye_state
+    #: sets were rendered with it), 1 = anatomical corner depth (dms.sim.head.CANTHUS_GLOBE_FORWARD_M). Drawn last,
+    #: and only when the range is not (0, 0), so the other draws of a seed are unchanged.
     canthus_depth: Range = (0.0, 0.0)
     layouts: list[str] = Field(default_factory=lambda: ["sedan", "suv", "compact"])
 

@@ -111,7 +111,6 @@ class FlipTTA(nn.Module):
             signs[i][c] = -1.0
         for i, sg in enumerate(signs):
             self.register_buffer(f"sign{i}", sg.view(1, -1), persistent=False)
-        self.n_out = len(signs)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         ys = self.model(torch.cat([x, torch.flip(x, dims=[3])], 0))
