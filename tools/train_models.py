@@ -247,9 +247,14 @@ def step_simulate(args, tasks: list[str]) -> None:
                 run(DMS + ["simulate", f"out={out}", f"workers={args.workers}", *sim, *args.sim_override])
 
 
+def task_version(args, task: str) -> str:
+    """The version train and export stamp: --version, else TASK_VERSION."""
+    return args.version or TASK_VERSION.get(task, "0.1.0")
+
+
 def step_train(args, task: str) -> Path:
     out = Path(args.runs) / task
-    version = args.version or TASK_VERSION.get(task, "0.1.0")
+    version = task_version(args, task)
     r = run(DMS + ["train", task, data_arg(task_data(args, task)), f"out={out}", "mode=synthetic",
                    f"seed={args.seed}", f"name=dms_{task}", f"version={version}", *RECIPE[task], *args.recipe])
     log.info("%s: %s", task, r.stdout.strip().splitlines()[-1])
@@ -258,8 +263,7 @@ def step_train(args, task: str) -> Path:
 
 def step_export(args, task: str) -> dict:
     r = run(DMS + ["export", Path(args.runs) / task / "model.pt", "--int8", f"calib={task_data(args, task)[0]}",
-                   f"out={Path(args.models) / task}", f"version={args.version or TASK_VERSION.get(task, '0.1.0')}",
-                   "--force"])
+                   f"out={Path(args.models) / task}", f"version={task_version(args, task)}", "--force"])
     # the torch weights ship too, so users can adapt with their own images in one command (init=...pt)
     shutil.copyfile(Path(args.runs) / task / "model.pt", Path(args.models) / task / "model.pt")
     return last_json(r)

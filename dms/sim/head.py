@@ -307,6 +307,7 @@ class HeadModel:
         if depth <= 0.0:
             return
         base = face.copy()
+        old_centers = {side: c.copy() for side, c in eye_centers.items()}
         dz = np.zeros(len(face))
         ring_all: list[int] = []
         for side, ring in self.eye_rings.items():
@@ -335,11 +336,11 @@ class HeadModel:
         fade = np.exp(-d.min(axis=1) ** 2 / (2 * CANTHUS_SKIN_SIGMA_M ** 2))
         dz[o] = (w @ dz[ring_ids]) / np.maximum(w.sum(axis=1), 1e-12) * fade
         face[:, 2] += dz
-        # no skin inside a globe: lift any vertex now closer than 0.3 mm (or than it was) straight forward
+        # no skin inside a globe: lift any vertex now closer to the moved globe than 0.3 mm (or than it was to the
+        # globe before the move) straight forward
         for side in self.eye_rings:
             ctr = eye_centers[side]
-            c0 = np.minimum(_globe_clearance(base[o] - ctr + np.array([0, 0, depth * CANTHUS_GLOBE_FORWARD_M])),
-                            0.0003)
+            c0 = np.minimum(_globe_clearance(base[o] - old_centers[side]), 0.0003)
             for _ in range(60):
                 bad = _globe_clearance(face[o] - ctr) < c0
                 if not bad.any():

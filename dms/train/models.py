@@ -104,7 +104,6 @@ class FlipTTA(nn.Module):
     def __init__(self, model: TaskModel):
         super().__init__()
         self.model = model
-        self.task, self.arch = model.task, model.arch
         td = get_task(model.task)
         signs = [torch.ones(w) for _, w, _ in td.outputs]
         for i, c in td.flip_output_negates:
