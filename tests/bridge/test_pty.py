@@ -81,15 +81,16 @@ def test_pty_link_against_simulator_with_faults():
             sim.inject_garbage(300)
             sim.flip_bits(3)
             sim.drop_bytes(5)
-            time.sleep(0.6)
-            st = link.status()
-            assert st["resyncs"] >= 3 and st["fault"] is None and st["vehicle_rx"] > rx_before + 5
+            # event-driven (a loaded CI machine may take longer than the nominal 0.6 s to deliver them)
+            assert _wait(lambda: link.status()["resyncs"] >= 3 and link.status()["vehicle_rx"] > rx_before + 5,
+                         5.0), link.status()
+            assert link.status()["fault"] is None
             # silence -> ECU_LINK_LOST, fusion keeps running, then recovery
             n_states = len(sim.states)
-            sim.silence(1.2)
-            assert _wait(lambda: link.fault == FAULT_ECU_SILENT, 1.0)
+            sim.silence(1.5)
+            assert _wait(lambda: link.fault == FAULT_ECU_SILENT, 1.4), link.status()
             assert link.fault_code is FaultCode.ECU_LINK_LOST and link.latest_vehicle() is None
-            assert _wait(lambda: link.fault is None, 2.0), link.status()
+            assert _wait(lambda: link.fault is None, 3.0), link.status()
             assert link.latest_vehicle() is not None and link.latest_vehicle().speed_kph > v1.speed_kph
             time.sleep(0.3)
             prod.stop.set()
