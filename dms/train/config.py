@@ -67,6 +67,9 @@ class TrainConfig(ConfigModel):
     yawn_threshold: Optional[float] = Field(None, gt=0, lt=1, description="yawn: re-derive the synthetic yawn "
                                             "label as mouth_openness >= this (what 'mouth open' means for your "
                                             "data); null = the simulator's flag (crops.mouth.yawn_threshold)")
+    closed_threshold: Optional[float] = Field(None, gt=0, lt=1, description="eye_state: re-derive the synthetic "
+                                              "closed label as eye_openness < this (what 'closed' means for your "
+                                              "data); null = the simulator's flag (openness < 0.2)")
     balance_classes: bool = Field(True, description="classification: draw synthetic samples with equal class "
                                   "weight (the real-data metric is balanced accuracy)")
     val_fraction: float = Field(0.1, ge=0, lt=1, description="synthetic validation share (split by scene)")

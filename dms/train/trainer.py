@@ -229,6 +229,12 @@ class Trainer:
                 s.targets[known, 1] = (o[known] >= cfg.yawn_threshold).astype(np.float32)
                 log.info("yawn label re-derived: mouth_openness >= %.3f (%d of %d crops yawn)", cfg.yawn_threshold,
                          int(np.sum(s.targets[known, 1] > 0.5)), int(known.sum()))
+            if roots and cfg.closed_threshold is not None and td.name == "eye_state":
+                o = s.targets[:, 0]             # re-derive the closed flag from the rendered eye openness
+                known = np.isfinite(o)
+                s.targets[known, 1] = (o[known] < cfg.closed_threshold).astype(np.float32)
+                log.info("closed label re-derived: eye_openness < %.3f (%d of %d crops closed)", cfg.closed_threshold,
+                         int(np.sum(s.targets[known, 1] > 0.5)), int(known.sum()))
             if roots:
                 self.synth_train, self.synth_val = split_by_group(s, cfg.val_fraction, cfg.seed)
         self.real_adapt = self.real_hold = Samples(source="real")

@@ -91,3 +91,21 @@ def test_yawn_threshold_re_derives_the_label_from_mouth_openness(two_roots, tmp_
     assert (both[:, 1] != relabelled[:, 1]).any()                    # the threshold really moved some labels
     with pytest.raises(ConfigError):
         load_config(TrainConfig, overrides=["yawn_threshold=1.5"])
+
+
+def test_closed_threshold_re_derives_the_eye_label_from_openness(tmp_path):
+    from dms.train.toydata import write_toy_dataset
+    write_toy_dataset(tmp_path / "eyes", n_per_kind=40, rng=np.random.default_rng(7), kinds=("eye",), n_shards=2)
+    kw = dict(task="eye_state")
+    base = _loaded(_cfg(str(tmp_path / "eyes"), tmp_path / "base", **kw))
+    t = _loaded(_cfg(str(tmp_path / "eyes"), tmp_path / "thr", closed_threshold=0.7, **kw))
+    for s0, s1 in ((base.synth_train, t.synth_train), (base.synth_val, t.synth_val)):
+        o = s1.targets[:, 0]
+        assert np.isfinite(o).all() and np.array_equal(s0.paths, s1.paths)
+        assert np.array_equal(s1.targets[:, 1], (o < 0.7).astype(np.float32))
+        assert np.array_equal(s0.targets[:, 0], o)                   # openness itself untouched
+    both = np.concatenate([base.synth_train.targets, base.synth_val.targets])
+    relabelled = np.concatenate([t.synth_train.targets, t.synth_val.targets])
+    assert (both[:, 1] != relabelled[:, 1]).any()                    # the threshold really moved some labels
+    with pytest.raises(ConfigError):
+        load_config(TrainConfig, overrides=["closed_threshold=0"])
