@@ -44,6 +44,20 @@ def resolve_tta(td: TaskDef, tta: Optional[str]) -> str:
     return tta
 
 
+def check_ensemble_members(members: list[dict], paths: list[str]) -> None:
+    """Ensemble members must agree on everything the graph's input and outputs mean: task, input size,
+    preprocessing, crop and (gaze) frame. A mismatch is a DataError naming the member and the field."""
+    if len(set(paths)) != len(paths):
+        raise DataError(f"ensemble lists a model twice: {paths}")
+    first = members[0]
+    for p, m in zip(paths[1:], members[1:]):
+        for key in ("task", "input_size", "preprocessing", "crop", "gaze_frame"):
+            a, b = first.get(key), m.get(key)
+            if (list(a) if isinstance(a, tuple) else a) != (list(b) if isinstance(b, tuple) else b):
+                raise DataError(f"ensemble member {p}: {key} {b!r} differs from the first model's {a!r} "
+                                f"({paths[0]})")
+
+
 def build_manifest(info: dict, precision: str = "fp32", metrics: Optional[dict] = None,
                    tta: str = "none") -> ModelManifest:
     td = get_task(info["task"])
@@ -56,9 +70,12 @@ def build_manifest(info: dict, precision: str = "fp32", metrics: Optional[dict] 
             {"gaze_frame": info.get("gaze_frame", "camera")} if td.name == "gaze" else {}) | (   # pre-0.3: camera
             {"test_time_augmentation": TTA_SEMANTICS[tta] + (" (the mirror image's yaw negated)"
                                                              if td.flip_output_negates else "")}
-            if tta != "none" else {}),
+            if tta != "none" else {}) | (
+            {"ensemble": f"every output is the mean of {len(info['ensemble'])} models' outputs (training.ensemble "
+                         "lists them; the first one's weights ship as model.pt)"} if info.get("ensemble") else {}),
         sha256="", precision=precision,
-        training={k: v for k, v in info["training"].items()} | {"arch": info["arch"]},
+        training={k: v for k, v in info["training"].items()} | {"arch": info["arch"]} | (
+            {"ensemble": info["ensemble"]} if info.get("ensemble") else {}),
         metrics=metrics if metrics is not None else dict(info.get("metrics") or {}))
 
 
@@ -198,9 +215,12 @@ def quantize_int8(fp32_path: Path, out_path: Path, x_calib: np.ndarray) -> None:
 
 def export(ckpt: str | Path, out: str | Path, int8: bool = False, calib: Optional[str] = None,
            n_calib: int = 400, n_eval: int = 1000, seed: int = 0, force: bool = True,
-           name: Optional[str] = None, version: Optional[str] = None, tta: Optional[str] = None) -> dict:
+           name: Optional[str] = None, version: Optional[str] = None, tta: Optional[str] = None,
+           ensemble: Optional[list] = None) -> dict:
     """Export ``ckpt`` (model.pt / checkpoint.pt) into ``out``. Returns a summary dict. ``tta``: "flip" | "none"
-    (None: the task's default, :func:`resolve_tta`)."""
+    (None: the task's default, :func:`resolve_tta`). ``ensemble``: more model files of the same task, input and
+    crop (e.g. other training seeds): the graph averages every member's outputs (:class:`dms.train.models.Ensemble`);
+    ``ckpt`` is the first member and names the model."""
     import onnx
     import onnxruntime as ort
     import torch
@@ -216,6 +236,14 @@ def export(ckpt: str | Path, out: str | Path, int8: bool = False, calib: Optiona
         info["version"] = version
     td = get_task(info["task"])
     model = model_from_file(info)
+    if ensemble:
+        from dms.train.models import Ensemble
+        members = [info] + [load_model_file(p) for p in ensemble]
+        check_ensemble_members(members, [str(ckpt)] + [str(p) for p in ensemble])
+        model = Ensemble([model] + [model_from_file(m) for m in members[1:]]).eval()
+        info["ensemble"] = [{"file": str(p), "arch": m["arch"], "seed": m["training"].get("seed"),
+                             "config_key": m["training"].get("config_key"), "git_rev": m["training"].get("git_rev")}
+                            for p, m in zip([ckpt, *ensemble], members)]
     tta = resolve_tta(td, tta)
     if tta == "flip":
         from dms.train.models import FlipTTA
@@ -251,9 +279,10 @@ def export(ckpt: str | Path, out: str | Path, int8: bool = False, calib: Optiona
         sess, man = load_and_validate(fp32_path, require_sidecar=True)
         diff = parity_check(model, sess, td, x_par)
         log.info("parity torch vs onnxruntime: max abs diff %.3g on %d inputs", diff, len(x_par))
-        export_info = {"opset": OPSET, "parity_max_abs_diff": diff, "parity_n": int(len(x_par)), "tta": tta}
+        export_info = {"opset": OPSET, "parity_max_abs_diff": diff, "parity_n": int(len(x_par)), "tta": tta,
+                       "ensemble": len(info.get("ensemble") or []) or 1}
         summary: dict = {"task": td.name, "model": man.ref, "out": str(out), "fp32_bytes": fp32_path.stat().st_size,
-                         "parity_max_abs_diff": diff, "tta": tta}
+                         "parity_max_abs_diff": diff, "tta": tta, "ensemble": export_info["ensemble"]}
         if int8:
             q_path = tmp / "model.int8.onnx"
             quantize_int8(fp32_path, q_path, x_cal)

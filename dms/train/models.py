@@ -57,6 +57,13 @@ def _backbone_cnn_grid() -> tuple[nn.Module, int]:
     return nn.Sequential(*layers), 96
 
 
+def _backbone_cnn_grid_s() -> tuple[nn.Module, int]:
+    """cnn_grid at about half the parameters (78k vs 155k): an ensemble member (three fit the 1 MB budget)."""
+    layers = _cbr(1, 12, 2) + _cbr(12, 16) + [nn.MaxPool2d(2)] + _cbr(16, 32) + _cbr(32, 32) + [nn.MaxPool2d(2)] \
+        + _cbr(32, 48) + _cbr(48, 48) + [nn.MaxPool2d(2)] + _cbr(48, 64)
+    return nn.Sequential(*layers), 64
+
+
 def _backbone_test_tiny() -> tuple[nn.Module, int]:
     layers = _cbr(1, 4, 2) + _cbr(4, 8, 2)
     return nn.Sequential(*layers), 8
@@ -68,6 +75,7 @@ ARCHS: dict[str, tuple[Callable[[], tuple[nn.Module, int]], tuple[int, int]]] = 
     "cnn_m": (_backbone_cnn_m, (1, 1)),
     "dw_s": (_backbone_dw_s, (1, 1)),
     "cnn_grid": (_backbone_cnn_grid, (2, 3)),     # keeps coarse layout: where the hands are matters
+    "cnn_grid_s": (_backbone_cnn_grid_s, (2, 3)),
     "test_tiny": (_backbone_test_tiny, (1, 1)),
     "test_tiny_grid": (_backbone_test_tiny, (2, 2)),
 }
@@ -118,6 +126,26 @@ class FlipTTA(nn.Module):
             a, b = torch.chunk(y, 2, dim=0)
             out.append((a + b * getattr(self, f"sign{i}")) * 0.5)
         return tuple(out)
+
+
+class Ensemble(nn.Module):
+    """Several models of one task in one graph: every output is the mean of the members' outputs (probabilities,
+    openness, gaze angles). Measured on State Farm (hands, three training seeds of one recipe): balanced accuracy
+    0.738/0.646/0.786 alone, 0.845 averaged - the seeds err on different real frames."""
+
+    def __init__(self, members: list[TaskModel]):
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one model")
+        tasks = {m.task for m in members}
+        if len(tasks) != 1:
+            raise ValueError(f"ensemble members of different tasks: {sorted(tasks)}")
+        self.members = nn.ModuleList(members)
+        self.task = members[0].task
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        outs = [m(x) for m in self.members]
+        return tuple(torch.stack(ys, 0).mean(0) for ys in zip(*outs))
 
 
 def build_model(arch: str, task: str) -> TaskModel:

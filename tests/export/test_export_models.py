@@ -250,3 +250,50 @@ def test_flip_tta_is_refused_where_a_mirror_is_another_scene(trained, tmp_path):
     assert not (tmp_path / "h").exists() and not (tmp_path / "e").exists()
     _, man = load_and_validate(export(trained["hands"], tmp_path / "h2")["out"])
     assert "test_time_augmentation" not in man.output_semantics
+
+
+@pytest.fixture(scope="module")
+def hands_seed1(toy_root, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run_s1") / "hands"
+    train(TrainConfig(task="hands", data=str(toy_root / "ds"), out=str(out), epochs=1, batch_size=16, seed=1,
+                      arch="test_tiny_grid"))
+    return out / "model.pt"
+
+
+def test_ensemble_graph_averages_its_members(trained, hands_seed1, toy_root, tmp_path):
+    """dms export ensemble=[...]: one graph whose outputs are the mean of every member's (here two training seeds
+    of the toy hands model), INT8 included, recorded in the manifest."""
+    import torch
+
+    from dms.train.trainer import load_model_file, model_from_file
+    s = export(trained["hands"], tmp_path / "ens", ensemble=[hands_seed1], int8=True, calib=str(toy_root / "ds"),
+               n_calib=32, n_eval=32)
+    assert s["ensemble"] == 2 and s["parity_max_abs_diff"] < 1e-4
+    sess, man = load_and_validate(tmp_path / "ens")
+    assert "mean of 2 models" in man.output_semantics["ensemble"] and man.metrics["export"]["ensemble"] == 2
+    assert [m["seed"] for m in man.training["ensemble"]] == [0, 1]
+    w, h = man.preprocessing["size"]
+    x = np.random.default_rng(5).standard_normal((6, 1, h, w)).astype(np.float32)
+    got = sess.run(["on_wheel_prob", "phone_prob"], {"image": x})
+    with torch.no_grad():
+        per = [[t.numpy() for t in model_from_file(load_model_file(p))(torch.from_numpy(x))]
+               for p in (trained["hands"], hands_seed1)]
+    for k in range(2):
+        assert np.abs(per[0][k] - per[1][k]).max() > 1e-4            # the members really differ
+        np.testing.assert_allclose(got[k], (per[0][k] + per[1][k]) / 2, atol=1e-5)
+    qs, qm = load_and_validate(tmp_path / "ens" / "model.int8.onnx")
+    assert qm.training["ensemble"] == man.training["ensemble"]
+    assert np.abs(qs.run(["on_wheel_prob"], {"image": x})[0] - got[0]).max() < 0.2
+    # one member alone is not the ensemble
+    single, _ = load_and_validate(export(trained["hands"], tmp_path / "one")["out"])
+    assert np.abs(single.run(["on_wheel_prob"], {"image": x})[0] - got[0]).max() > 1e-4
+
+
+def test_ensemble_members_must_match(trained, hands_seed1, tmp_path):
+    with pytest.raises(DataError, match="ensemble member .*task 'eye_state' differs"):
+        export(trained["hands"], tmp_path / "bad", ensemble=[trained["eye_state"]])
+    with pytest.raises(DataError, match="twice"):
+        export(trained["hands"], tmp_path / "dup", ensemble=[trained["hands"]])
+    assert not (tmp_path / "bad").exists() and not (tmp_path / "dup").exists()
+    from dms.cli.export import _as_list
+    assert _as_list(["a.pt", "b.pt"]) == ["a.pt", "b.pt"] and _as_list("a.pt") == ["a.pt"] and _as_list(None) is None
