@@ -137,6 +137,10 @@ CARD_NOTES: dict[str, str] = {
 # (RECIPE["eye_state"])
 TASK_VERSION: dict[str, str] = {"hands": "0.5.0", "yawn": "0.4.0", "eye_state": "0.7.0", "gaze": "0.4.0"}
 
+# Tasks shipped as an ensemble: this many training seeds of the recipe (--seed, --seed+1, ...), their outputs
+# averaged in one graph (dms export ensemble=[...]).
+ENSEMBLE: dict[str, int] = {}
+
 # Per-task training recipe (overrides of `dms train`; see `dms cfg show train`).
 RECIPE: dict[str, list[str]] = {
     # eye_state 0.4.0: 18 % shift jitter (real eye patches are cut off-centre: CEW's framing sensitivity 0.14 ->
@@ -263,18 +267,27 @@ def task_version(args, task: str) -> str:
     return args.version or TASK_VERSION.get(task, "0.1.0")
 
 
+def member_runs(args, task: str) -> list[tuple[int, Path]]:
+    """(training seed, run folder) of each model the task ships: one, or ENSEMBLE[task] seeds from --seed on
+    (the first one in RUNS/TASK, the others in RUNS/TASK_seedK)."""
+    n = ENSEMBLE.get(task, 1)
+    return [(args.seed + k, Path(args.runs) / (task if k == 0 else f"{task}_seed{args.seed + k}")) for k in range(n)]
+
+
 def step_train(args, task: str) -> Path:
-    out = Path(args.runs) / task
     version = task_version(args, task)
-    r = run(DMS + ["train", task, data_arg(task_data(args, task)), f"out={out}", "mode=synthetic",
-                   f"seed={args.seed}", f"name=dms_{task}", f"version={version}", *RECIPE[task], *args.recipe])
-    log.info("%s: %s", task, r.stdout.strip().splitlines()[-1])
-    return out / "model.pt"
+    for seed, out in member_runs(args, task):
+        r = run(DMS + ["train", task, data_arg(task_data(args, task)), f"out={out}", "mode=synthetic",
+                       f"seed={seed}", f"name=dms_{task}", f"version={version}", *RECIPE[task], *args.recipe])
+        log.info("%s (seed %d): %s", task, seed, r.stdout.strip().splitlines()[-1])
+    return Path(args.runs) / task / "model.pt"
 
 
 def step_export(args, task: str) -> dict:
+    members = [str(out / "model.pt") for _, out in member_runs(args, task)[1:]]
     r = run(DMS + ["export", Path(args.runs) / task / "model.pt", "--int8", f"calib={task_data(args, task)[0]}",
-                   f"out={Path(args.models) / task}", f"version={task_version(args, task)}", "--force"])
+                   f"out={Path(args.models) / task}", f"version={task_version(args, task)}", "--force",
+                   *([f"ensemble=[{','.join(members)}]"] if members else [])])
     # the torch weights ship too, so users can adapt with their own images in one command (init=...pt)
     shutil.copyfile(Path(args.runs) / task / "model.pt", Path(args.models) / task / "model.pt")
     return last_json(r)
@@ -333,6 +346,9 @@ def step_card(args, task: str) -> None:
              f"arch `{tr.get('arch')}`, seed {tr.get('seed')}, git `{tr.get('git_rev')}`. Recipe: "
              f"`tools/train_models.py` (`dms train {task} {' '.join(RECIPE[task])}`).", "",
              *([CARD_NOTES[task], ""] if task in CARD_NOTES else []),
+             *([f"Ensemble: {man.output_semantics['ensemble']}; training seeds "
+                f"{', '.join(str(m.get('seed')) for m in tr.get('ensemble') or [])} of the same recipe and renders "
+                "(`dms export ensemble=[...]`).", ""] if man.output_semantics.get("ensemble") else []),
              *([f"Exported with test-time flip averaging (`dms export tta=flip`, this task's default): "
                 f"{man.output_semantics['test_time_augmentation']}. Two passes of the CNN per crop; the synthetic "
                 "validation figure below is the one-pass training-time figure.", ""]

@@ -123,3 +123,37 @@ def test_recipe_gaze_set_is_eye_set_one_with_anatomical_eye_corners():
     assert gaze.model_dump(exclude={"name", "scene"}) == eye1.model_dump(exclude={"name", "scene"})
     assert gaze.scene.model_dump(exclude={"canthus_depth"}) == eye1.scene.model_dump(exclude={"canthus_depth"})
     assert "gaze" not in train_models.EYE_TASK_SETS
+
+
+def test_recipe_ensemble_trains_seeds_and_exports_them_as_one_graph(monkeypatch, tmp_path):
+    """A task in ENSEMBLE trains that many seeds (RUNS/TASK, RUNS/TASK_seedK) and exports them with ensemble=."""
+    import subprocess
+    from argparse import Namespace
+    calls = []
+
+    def fake_run(cmd, **kw):
+        calls.append([str(c) for c in cmd])
+        return subprocess.CompletedProcess(cmd, 0, stdout='{"ok": 1}\n', stderr="")
+    monkeypatch.setattr(train_models, "run", fake_run)
+    monkeypatch.setattr(train_models.shutil, "copyfile", lambda a, b: None)
+    monkeypatch.setitem(train_models.ENSEMBLE, "yawn", 3)
+    args = Namespace(data="runs/d/", task_data=["yawn=a/m3"], runs=str(tmp_path / "r"), models=str(tmp_path / "m"),
+                     seed=5, recipe=[], version=None)
+    monkeypatch.setitem(train_models.TASK_SIMULATE, "yawn", [["seed=11"]])
+    train_models.step_train(args, "yawn")
+    trains = [c for c in calls if "train" in c]
+    assert len(trains) == 3
+    assert [next(a for a in c if a.startswith("seed=")) for c in trains] == ["seed=5", "seed=6", "seed=7"]
+    outs = [next(a for a in c if a.startswith("out=")) for c in trains]
+    assert outs == [f"out={tmp_path / 'r' / n}" for n in ("yawn", "yawn_seed6", "yawn_seed7")]
+    calls.clear()
+    train_models.step_export(args, "yawn")
+    (exp,) = calls
+    assert exp[exp.index("export") + 1] == str(tmp_path / "r" / "yawn" / "model.pt")
+    ens = next(a for a in exp if a.startswith("ensemble="))
+    assert ens == f"ensemble=[{tmp_path / 'r' / 'yawn_seed6' / 'model.pt'},{tmp_path / 'r' / 'yawn_seed7' / 'model.pt'}]"
+    # a single-model task exports without it
+    monkeypatch.setitem(train_models.ENSEMBLE, "yawn", 1)
+    calls.clear()
+    train_models.step_export(args, "yawn")
+    assert not any(a.startswith("ensemble=") for a in calls[0])
