@@ -139,6 +139,10 @@ TASK_VERSION: dict[str, str] = {"hands": "0.5.0", "yawn": "0.4.0", "eye_state": 
 
 # Tasks shipped as an ensemble: this many training seeds of the recipe (--seed, --seed+1, ...), their outputs
 # averaged in one graph (dms export ensemble=[...]).
+# Measured for hands: the three 0.5.0-recipe seeds (cnn_grid, alone 0.738/0.646/0.786, AUC 0.854/0.678/0.860)
+# averaged score 0.845 (AUC 0.872) on State Farm, but three cnn_grid weigh 1.9 MB (budget 1 MB FP32 / 300 KB INT8).
+# Three seeds of cnn_grid_s (half the parameters) fit FP32 (952 KB) but not INT8 (319 KB) and scored 0.706 (AUC
+# 0.737; alone 0.659/0.673/0.669): the small members lose more than averaging wins back. Not adopted.
 ENSEMBLE: dict[str, int] = {}
 
 # Per-task training recipe (overrides of `dms train`; see `dms cfg show train`).
