@@ -51,18 +51,21 @@ def _backbone_dw_s() -> tuple[nn.Module, int]:
     return nn.Sequential(*layers), 128
 
 
+def _grid(w: tuple[int, int, int, int, int]) -> tuple[nn.Module, int]:
+    """The coarse-layout backbone of cnn_grid / cnn_grid_s at widths ``w``."""
+    layers = _cbr(1, w[0], 2) + _cbr(w[0], w[1]) + [nn.MaxPool2d(2)] + _cbr(w[1], w[2]) + _cbr(w[2], w[2]) \
+        + [nn.MaxPool2d(2)] + _cbr(w[2], w[3]) + _cbr(w[3], w[3]) + [nn.MaxPool2d(2)] + _cbr(w[3], w[4])
+    return nn.Sequential(*layers), w[4]
+
+
 def _backbone_cnn_grid() -> tuple[nn.Module, int]:
-    layers = _cbr(1, 16, 2) + _cbr(16, 24) + [nn.MaxPool2d(2)] + _cbr(24, 48) + _cbr(48, 48) + [nn.MaxPool2d(2)] \
-        + _cbr(48, 64) + _cbr(64, 64) + [nn.MaxPool2d(2)] + _cbr(64, 96)
-    return nn.Sequential(*layers), 96
+    return _grid((16, 24, 48, 64, 96))
 
 
 def _backbone_cnn_grid_s() -> tuple[nn.Module, int]:
     """cnn_grid at about half the parameters (80k vs 157k), e.g. an ensemble member: three fit 1 MB FP32 (952 KB)
     but not 300 KB INT8 (319 KB); on State Farm three seeds averaged 0.706 vs 0.738 for one cnn_grid."""
-    layers = _cbr(1, 12, 2) + _cbr(12, 16) + [nn.MaxPool2d(2)] + _cbr(16, 32) + _cbr(32, 32) + [nn.MaxPool2d(2)] \
-        + _cbr(32, 48) + _cbr(48, 48) + [nn.MaxPool2d(2)] + _cbr(48, 64)
-    return nn.Sequential(*layers), 64
+    return _grid((12, 16, 32, 48, 64))
 
 
 def _backbone_test_tiny() -> tuple[nn.Module, int]:

@@ -223,17 +223,15 @@ class Trainer:
                     s = s.subset(np.sort(rng.choice(len(s), size=cfg.max_items, replace=False)))
                 log.info("pooled %d synthetic samples from %d roots: %s", len(s), len(roots),
                          ", ".join(f"{r} ({len(p)})" for r, p in zip(roots, parts)))
-            if roots and cfg.yawn_threshold is not None and td.name == "yawn":
-                o = s.targets[:, 0]             # re-derive the yawn flag from the rendered mouth openness
+            # re-derive the class flag (target 1) from the rendered openness (target 0) at the user's threshold
+            thr, flag_is_high, what = {"yawn": (cfg.yawn_threshold, True, "yawn: mouth_openness >="),
+                                       "eye_state": (cfg.closed_threshold, False, "closed: eye_openness <")
+                                       }.get(td.name, (None, True, ""))
+            if roots and thr is not None:
+                o = s.targets[:, 0]
                 known = np.isfinite(o)
-                s.targets[known, 1] = (o[known] >= cfg.yawn_threshold).astype(np.float32)
-                log.info("yawn label re-derived: mouth_openness >= %.3f (%d of %d crops yawn)", cfg.yawn_threshold,
-                         int(np.sum(s.targets[known, 1] > 0.5)), int(known.sum()))
-            if roots and cfg.closed_threshold is not None and td.name == "eye_state":
-                o = s.targets[:, 0]             # re-derive the closed flag from the rendered eye openness
-                known = np.isfinite(o)
-                s.targets[known, 1] = (o[known] < cfg.closed_threshold).astype(np.float32)
-                log.info("closed label re-derived: eye_openness < %.3f (%d of %d crops closed)", cfg.closed_threshold,
+                s.targets[known, 1] = ((o[known] >= thr) == flag_is_high).astype(np.float32)
+                log.info("label re-derived, %s %.3f (%d of %d crops)", what, thr,
                          int(np.sum(s.targets[known, 1] > 0.5)), int(known.sum()))
             if roots:
                 self.synth_train, self.synth_val = split_by_group(s, cfg.val_fraction, cfg.seed)
