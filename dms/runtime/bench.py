@@ -3,8 +3,14 @@
 Frames: ``tools/demo/demo_clip.mp4`` when present, else YawDD clips from ../shared/realdata-dev (read only for
 benchmarking), else a synthetic fallback (the result says which). Frames are decoded into memory first so decode
 cost is not measured. Models: the model set directory when it has any model, else stand-in CNNs of realistic
-cost built by ``dms.runtime.testing`` (reported). ``streams_30fps`` is measured, not extrapolated: ``n_workers``
-monitors run concurrently in threads (one per core) and the aggregate fps / 30 is reported.
+cost built by ``dms.runtime.testing`` (reported).
+
+Phases: (1) one stream frame by frame (VIDEO, back to back): ``fps_sequential`` and the per-stage latencies;
+(2) the same stream pipelined (``MonitorOptions.pipelined``: the face front end of frame t+1 overlaps frame t's
+models): ``fps``, the single-stream throughput; (3) a 30 fps camera in LIVE mode, pipelined, as ``dms run`` runs a
+camera: ``p50_ms`` / ``p99_ms`` are its end-to-end latencies (push -> result); (4) ``streams_30fps`` is measured, not
+extrapolated: ``n_workers`` monitors run concurrently in threads (one per core) and the aggregate fps / 30 is
+reported.
 """
 from __future__ import annotations
 
@@ -73,26 +79,62 @@ def _rss_mb() -> tuple[float, float]:
     return cur, peak
 
 
-def _monitor(models_dir, frontend: str, profile: str):
+def _monitor(models_dir, frontend: str, profile: str, pipelined: bool = False, callback=None,
+             mode: RunningMode = RunningMode.VIDEO):
     from dms.runtime.monitor import Monitor, MonitorOptions
-    return Monitor(MonitorOptions(models_dir=models_dir, frontend=frontend, profile=profile,
-                                  running_mode=RunningMode.VIDEO))
+    return Monitor(MonitorOptions(models_dir=models_dir, frontend=frontend, profile=profile, running_mode=mode,
+                                  pipelined=pipelined, result_callback=callback))
 
 
-def _run_stream(mon, frames: list[np.ndarray], duration_s: float, lats: list[dict], t0_ns: int = 0) -> int:
-    n, i = 0, 0
-    t_end = time.perf_counter() + duration_s
-    dt = 33_333_333
-    while time.perf_counter() < t_end:
-        f = frames[i % len(frames)]
-        t0 = time.perf_counter()
-        res = mon.push(Frame(image=f, t_ns=t0_ns + n * dt, frame_id=n))
+class _Latencies:
+    """Result callback: per-stage latencies of each result and its end-to-end latency (push -> result)."""
+
+    def __init__(self) -> None:
+        self.pushed: dict[int, float] = {}
+        self.rows: list[dict] = []
+
+    def __call__(self, res) -> None:
+        t = time.perf_counter()
         lat = dict(res.latency_ms)
-        lat["e2e"] = (time.perf_counter() - t0) * 1e3
-        lats.append(lat)
-        n += 1
-        i += 1
-    return n
+        t_push = self.pushed.pop(res.frame_id, None)
+        if t_push is not None:
+            lat["e2e"] = (t - t_push) * 1e3
+        self.rows.append(lat)
+
+
+def _run_stream(frames: list[np.ndarray], duration_s: float, make_monitor, pace_fps: Optional[float] = None,
+                t0_ns: int = 0) -> tuple[int, float, "_Latencies"]:
+    """Push frames for ``duration_s`` (back to back, or paced at ``pace_fps`` like a camera) into a monitor made by
+    ``make_monitor(callback)``; returns (frames pushed, wall seconds until the last result, latencies)."""
+    lats = _Latencies()
+    n = 0
+    dt = 33_333_333
+    with make_monitor(lats) as mon:
+        t_start = time.perf_counter()
+        t_end = t_start + duration_s
+        while True:
+            now = time.perf_counter()
+            if now >= t_end:
+                break
+            if pace_fps:
+                due = t_start + n / pace_fps
+                if due > now:
+                    time.sleep(due - now)
+            lats.pushed[n] = time.perf_counter()
+            mon.push(Frame(image=frames[n % len(frames)], t_ns=t0_ns + n * dt, frame_id=n))
+            n += 1
+        mon.flush()
+        wall = time.perf_counter() - t_start
+    return n, wall, lats
+
+
+def _percentiles(rows: list[dict]) -> dict:
+    out = {}
+    for k in sorted({k for lat in rows for k in lat}):
+        v = np.array([lat[k] for lat in rows if k in lat])
+        out[k] = {"p50_ms": round(float(np.percentile(v, 50)), 3), "p99_ms": round(float(np.percentile(v, 99)), 3),
+                  "n": int(v.size)}
+    return out
 
 
 def bench_runtime(duration_s: float = 10.0, models_dir: Optional[str] = "models", frontend: str = "mediapipe",
@@ -114,29 +156,28 @@ def bench_runtime(duration_s: float = 10.0, models_dir: Optional[str] = "models"
         write_model_set(tmp.name, kind="conv", normalize="per_image", rng=np.random.default_rng(0))
         md, models_from = Path(tmp.name), "stand-in CNNs (dms.runtime.testing, no shipped models)"
     loaded = sorted(load_model_set(md))
-    # single stream
-    lats: list[dict] = []
-    with _monitor(md, frontend, profile) as mon:
-        _run_stream(mon, frames, min(1.0, duration_s / 5), [])          # warm-up (graphs, caches)
-    with _monitor(md, frontend, profile) as mon:
-        t0 = time.perf_counter()
-        n = _run_stream(mon, frames, duration_s, lats)
-        wall = time.perf_counter() - t0
-    fps = n / wall
+
+    def factory(pipelined: bool, mode: RunningMode = RunningMode.VIDEO):
+        return lambda cb: _monitor(md, frontend, profile, pipelined, cb, mode)
+    _run_stream(frames, min(1.0, duration_s / 5), factory(False))          # warm-up (graphs, caches)
+    # (1) one stream, frames back to back, each frame finished before the next (VIDEO): per-stage latencies
+    n_seq, wall_seq, lat_seq = _run_stream(frames, duration_s / 2, factory(False))
+    # (2) the same, pipelined (the face front end of frame t+1 overlaps frame t's models): throughput
+    n_pip, wall_pip, lat_pip = _run_stream(frames, duration_s / 2, factory(True))
+    # (3) a 30 fps camera in LIVE mode, pipelined (as `dms run` on a camera): the latency a driver sees
+    n_live, _, lat_live = _run_stream(frames, max(2.0, duration_s / 2), factory(True, RunningMode.LIVE), pace_fps=30)
+    fps_seq, fps = n_seq / wall_seq, n_pip / wall_pip
     _, single_peak = _rss_mb()          # process peak so far: one stream (+ warm-up) incl. the frame buffer
-    stages = sorted({k for lat in lats for k in lat})
-    per_stage = {}
-    for k in stages:
-        v = np.array([lat[k] for lat in lats if k in lat])
-        per_stage[k] = {"p50_ms": round(float(np.percentile(v, 50)), 3), "p99_ms": round(float(np.percentile(v, 99)), 3),
-                        "n": int(v.size)}
+    per_stage = _percentiles(lat_seq.rows)
+    live = _percentiles(lat_live.rows).get("e2e", {"p50_ms": None, "p99_ms": None, "n": 0})
+    pip_e2e = _percentiles(lat_pip.rows)["e2e"]
     # concurrent streams (one monitor per worker thread)
     conc_s = concurrent_s if concurrent_s is not None else max(2.0, duration_s / 2)
     counts = [0] * n_workers
-    mons = [_monitor(md, frontend, profile) for _ in range(n_workers)]
+    mons = [_monitor(md, frontend, profile, callback=lambda r: None) for _ in range(n_workers)]
 
     def work(k: int) -> None:
-        counts[k] = _run_stream(mons[k], frames[k * 7:] + frames[:k * 7], conc_s, [])
+        counts[k] = _run_stream(frames[k * 7:] + frames[:k * 7], conc_s, lambda cb: mons[k])[0]
     threads = [threading.Thread(target=work, args=(k,)) for k in range(n_workers)]
     t0 = time.perf_counter()
     for t in threads:
@@ -144,19 +185,19 @@ def bench_runtime(duration_s: float = 10.0, models_dir: Optional[str] = "models"
     for t in threads:
         t.join()
     agg_fps = sum(counts) / (time.perf_counter() - t0)
-    for m in mons:
-        m.close()
     rss, conc_peak = _rss_mb()
     if tmp is not None:
         tmp.cleanup()
-    e2e = per_stage["e2e"]
     return {
-        "fps": round(fps, 1), "p50_ms": e2e["p50_ms"], "p99_ms": e2e["p99_ms"],
+        # throughput of one stream (pipelined) and the latency of a 30 fps camera stream (LIVE, pipelined)
+        "fps": round(fps, 1), "p50_ms": live["p50_ms"], "p99_ms": live["p99_ms"], "live_30fps_frames": live["n"],
+        "fps_sequential": round(fps_seq, 1), "sequential_e2e": per_stage["e2e"], "pipelined_e2e": pip_e2e,
         "rss_mb": round(single_peak, 1),              # single stream, incl. the preloaded frames below
         "frames_buffer_mb": round(frames_mb, 1),
         "rss_concurrent_peak_mb": round(conc_peak, 1),  # after the concurrent phase (1 + n_workers monitors)
         "rss_now_mb": round(rss, 1), "streams_30fps": int(agg_fps // 30), "concurrent_fps": round(agg_fps, 1),
         "concurrent_workers": n_workers, "per_stage": per_stage, "frames_from": frames_from,
-        "models_from": models_from, "models": loaded, "frontend": frontend, "frames": n, "duration_s": duration_s,
+        "models_from": models_from, "models": loaded, "frontend": frontend, "frames": n_seq + n_pip + n_live,
+        "duration_s": duration_s,
         "targets": {"fps": 150, "p99_ms": 15, "streams_30fps": 4, "rss_mb": 300},
     }

@@ -83,6 +83,8 @@ class RunConfig(ConfigModel):
     out: str = Field("out/run", description="output directory (video, JSONL, timeline, summary)")
     ecu: Optional[str] = Field(None, description="ECU link URL (e.g. /dev/ttyUSB0, loop://, socket://host:port)")
     live: Optional[bool] = Field(None, description="live mode (newest frame wins); default: cameras live, files not")
+    pipelined: bool = Field(True, description="overlap the face front end of the next frame with the models of the "
+                                              "current one (two cores on one stream; same results, in order)")
     source_cfg: SourceConfig = Field(default_factory=SourceConfig, description="source settings")
     perception: PerceptionConfig = Field(default_factory=PerceptionConfig, description="perception settings")
     ort: OrtConfig = Field(default_factory=OrtConfig, description="onnxruntime settings")

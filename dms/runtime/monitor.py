@@ -13,6 +13,11 @@ Running modes (dms.contracts.RunningMode):
     ``result_callback``; a frame replaced before it was processed is dropped and counted (``stats()``).
     Timestamps must strictly increase.
 
+``pipelined=True`` (VIDEO and LIVE; results through ``result_callback`` only, ``push`` returns None): the face front
+end works on frame t+1 in its own threads while the models run on frame t, so two cores are busy on one stream.
+Results are the same as without pipelining and arrive in frame order, one frame later (VIDEO: the last one on
+``flush()`` or ``close()``; LIVE: at once when no newer frame is waiting).
+
 Models are loaded and validated at construction (ModelError before the first frame). Camera faults are pushed
 with :meth:`Monitor.push_fault` so that a state (``valid=False``) is still published every step.
 """
@@ -31,7 +36,7 @@ from dms.errors import DmsError, ModelError, UsageError
 from dms.runtime.config import OrtConfig, PerceptionConfig, RunConfig
 from dms.runtime.face.base import FaceFrontEnd, create_face_frontend
 from dms.runtime.models import TaskModel, load_model_set
-from dms.runtime.perception import PerceptionDetail, Perceiver
+from dms.runtime.perception import PerceptionDetail, PerceptionJob, Perceiver
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +78,7 @@ class MonitorOptions:
     # provider's business.
     vehicle_provider: Optional[Callable[[int], Optional[VehicleSignals]]] = None
     frontend_kwargs: dict = field(default_factory=dict)
+    pipelined: bool = False                          # overlap the face front end of frame t+1 with frame t's models
     opencv_threads: Optional[int] = 1                # cv2.setNumThreads (process-wide); None = leave as is
     # Injection points (tests, embedding): an existing front end / models dict / fusion factory(profile).
     frontend_instance: Optional[FaceFrontEnd] = None
@@ -82,6 +88,7 @@ class MonitorOptions:
     @classmethod
     def from_run_config(cls, cfg: RunConfig, **kw) -> "MonitorOptions":
         live = bool(cfg.live)
+        kw.setdefault("pipelined", bool(cfg.pipelined))
         return cls(models_dir=cfg.models, frontend=cfg.frontend, profile=cfg.profile,
                    running_mode=RunningMode.LIVE if live else RunningMode.VIDEO, tasks=tuple(cfg.tasks),
                    perception=cfg.perception, ort=cfg.ort, **kw)
@@ -114,6 +121,10 @@ class Monitor:
         self.mode = RunningMode(opts.running_mode)
         if self.mode is RunningMode.LIVE and opts.result_callback is None:
             raise UsageError("LIVE mode needs a result_callback (results are delivered asynchronously)")
+        if opts.pipelined and self.mode is RunningMode.IMAGE:
+            raise UsageError("pipelined processing needs VIDEO or LIVE mode (IMAGE-mode stills are independent)")
+        if opts.pipelined and opts.result_callback is None:
+            raise UsageError("pipelined mode needs a result_callback (each result arrives one frame later)")
         if opts.models is not None:
             self.models = dict(opts.models)
         else:
@@ -150,6 +161,7 @@ class Monitor:
         self._cv = threading.Condition()
         self._worker: Optional[threading.Thread] = None
         self._busy = False
+        self._job: Optional[PerceptionJob] = None      # pipelined: the frame whose face the front end works on
         if self.mode is RunningMode.LIVE:
             self._worker = threading.Thread(target=self._live_loop, name="dms-monitor-live", daemon=True)
             self._worker.start()
@@ -165,6 +177,9 @@ class Monitor:
         if self.mode is RunningMode.LIVE:
             self._enqueue(("frame", frame))
             return None
+        if self.options.pipelined:
+            self._pipeline_step(frame)
+            return None
         return self._process(("frame", frame))
 
     def push_fault(self, t_ns: int, fault: FaultCode = FaultCode.CAMERA_FAULT, frame_id: int = 0,
@@ -178,6 +193,7 @@ class Monitor:
         if self.mode is RunningMode.LIVE:
             self._enqueue(item)
             return None
+        self._drain()                        # pipelined: the frame in flight comes first
         return self._process(item)
 
     def stats(self) -> dict:
@@ -186,12 +202,15 @@ class Monitor:
                 "frontend": getattr(self.frontend, "name", None)}
 
     def flush(self, timeout_s: float = 5.0) -> None:
-        """LIVE: wait until the pending frame (if any) has been processed."""
+        """Deliver everything pushed so far: LIVE waits until the pending frame (if any) has been processed;
+        pipelined VIDEO completes the frame in flight."""
         if self._worker is None:
+            self._drain()
             return
         deadline = time.monotonic() + timeout_s
         with self._cv:
-            while (self._pending is not None or self._busy) and time.monotonic() < deadline:
+            while ((self._pending is not None or self._busy or self._job is not None)
+                   and time.monotonic() < deadline):
                 self._cv.wait(timeout=0.05)
 
     def close(self) -> None:
@@ -202,6 +221,8 @@ class Monitor:
             with self._cv:
                 self._cv.notify_all()
             self._worker.join(timeout=5.0)
+        else:
+            self._drain()                    # pipelined VIDEO: the last frame is not lost
         if self.frontend is not None and self.options.frontend_instance is None:
             self.frontend.close()
 
@@ -236,16 +257,23 @@ class Monitor:
     def _live_loop(self) -> None:
         while True:
             with self._cv:
-                while self._pending is None and not self._closed:
+                while self._pending is None and self._job is None and not self._closed:
                     self._cv.wait(timeout=0.1)
-                if self._closed and self._pending is None:
+                if self._closed and self._pending is None and self._job is None:
                     return
                 item, self._pending = self._pending, None
                 self._busy = True
             try:
-                self._process(item)
+                if item is None:                 # pipelined, no newer frame waiting: finish the one in flight now
+                    self._drain()
+                elif item[0] == "frame" and self.options.pipelined:
+                    self._pipeline_step(item[1])
+                else:
+                    self._drain()
+                    self._process(item)
             except Exception:  # noqa: BLE001 — the live worker must survive a bad callback
                 log.exception("live processing failed")
+                self._job = None
             finally:
                 with self._cv:
                     self._busy = False
@@ -255,7 +283,28 @@ class Monitor:
                     if self._pending is not None:
                         self.n_dropped += 1
                         self._pending = None
+                try:
+                    self._drain()
+                except Exception:  # noqa: BLE001
+                    log.exception("live processing failed")
+                with self._cv:
+                    self._cv.notify_all()
                 return
+
+    def _pipeline_step(self, frame: Frame) -> None:
+        """Collect the face of the frame in flight, start the front end on ``frame``, then complete the frame in
+        flight (its models, fusion, callback) while the front end works."""
+        prev, p = self._job, self.perceiver
+        if prev is not None:
+            p.collect(prev)
+        self._job = p.begin(frame, track=True)
+        if prev is not None:
+            self._finish(*p.complete(prev), t0=prev.t0)
+
+    def _drain(self) -> None:
+        job, self._job = self._job, None
+        if job is not None:
+            self._finish(*self.perceiver.complete(job), t0=job.t0)
 
     def _process(self, item) -> MonitorResult:
         t0 = time.perf_counter()
@@ -265,6 +314,10 @@ class Monitor:
         else:
             perception, detail = item[1], PerceptionDetail()
             self.perceiver.reset()           # tracking is stale after a camera fault
+        return self._finish(perception, detail, t0)
+
+    def _finish(self, perception: Perception, detail: PerceptionDetail, t0: float) -> MonitorResult:
+        """Fusion, result and callback for one perceived step (``t0``: when its processing started)."""
         lat = dict(perception.latency_ms or {})
         state, events = None, []
         if self.mode is not RunningMode.IMAGE:

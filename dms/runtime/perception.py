@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
@@ -40,6 +40,26 @@ class PerceptionDetail:
     face: Optional[FaceObservation] = None
     gaze_left_deg: Optional[tuple[float, float]] = None
     gaze_right_deg: Optional[tuple[float, float]] = None
+
+
+@dataclass
+class PerceptionJob:
+    """One frame between :meth:`Perceiver.begin` and :meth:`Perceiver.complete`."""
+    frame: Frame
+    track: bool
+    t0: float
+    base: dict
+    img: Optional[np.ndarray] = None
+    pf: str = "BGR8"
+    lat: dict = field(default_factory=dict)
+    needs_face: bool = False            # submitted to the front end, not collected yet
+    faces: Optional[list] = None
+    face_ms: float = 0.0
+    frontend_error: Optional[Exception] = None
+    hands_done: bool = False
+    hands_vals: Optional[tuple[float, float, float]] = None
+    hands_failed: bool = False
+    ready: Optional[tuple] = None       # a result known at begin (bad frame)
 
 
 def crop_for_side(model_crop: dict, side: str) -> CropDef:
@@ -164,8 +184,8 @@ class Perceiver:
                            for t, m in models.items() if t in ("eye_state", "gaze")}
         self._mouth_crop = CropDef.from_dict(models["yawn"].manifest.crop) if "yawn" in models else None
 
-    def reset(self) -> None:
-        if self.frontend is not None:
+    def reset(self, frontend: bool = True) -> None:
+        if frontend and self.frontend is not None:
             self.frontend.reset()
         if self.pose is not None:
             self.pose.reset()
@@ -218,10 +238,18 @@ class Perceiver:
 
     # ---------------------------------------------------------------- main
     def perceive(self, frame: Frame, track: bool = True) -> tuple[Perception, PerceptionDetail]:
-        t0 = time.perf_counter()
-        lat: dict[str, float] = {}
-        detail = PerceptionDetail()
-        base = dict(t_ns=int(frame.t_ns), frame_id=int(frame.frame_id))
+        """One frame, start to end: ``complete(begin(frame))``. The face front end may run in its own threads
+        (MediaPipe's graph): the frame-level hands model runs meanwhile."""
+        return self.complete(self.begin(frame, track))
+
+    def begin(self, frame: Frame, track: bool = True) -> "PerceptionJob":
+        """Validate the frame and hand it to the face front end (which may start working in its own threads).
+        Pipelined use (:class:`dms.runtime.monitor.Monitor` with ``pipelined=True``): ``collect`` the previous
+        job, ``begin`` the next frame, then ``complete`` the previous job while the front end works on the next
+        frame. Jobs must be collected and completed in the order they were begun; the results are the same as
+        :meth:`perceive` frame by frame."""
+        job = PerceptionJob(frame=frame, track=track, t0=time.perf_counter(),
+                            base=dict(t_ns=int(frame.t_ns), frame_id=int(frame.frame_id)))
         try:
             frame.validate()
             img = working_image(frame)
@@ -229,34 +257,72 @@ class Perceiver:
                 raise ValueError("empty image")
         except (ValueError, TypeError, AttributeError) as e:
             self._warn_once(f"bad:{e}", "bad frame %s: %s (reported as BAD_FRAME)", frame.frame_id, e)
-            return Perception(**base, valid=False, fault=FaultCode.BAD_FRAME,
-                              latency_ms={"total": (time.perf_counter() - t0) * 1e3}), detail
+            job.ready = (Perception(**job.base, valid=False, fault=FaultCode.BAD_FRAME,
+                                    latency_ms={"total": (time.perf_counter() - job.t0) * 1e3}), PerceptionDetail())
+            return job
         pf = "BGR8" if img.ndim == 3 else PixelFormat(frame.pixel_format).value
-        pf = {"NIR16": "NIR8", "GRAY16": "GRAY8"}.get(pf, pf)
-        h, w = img.shape[:2]
-
+        job.img, job.pf = img, {"NIR16": "NIR8", "GRAY16": "GRAY8"}.get(pf, pf)
         if self.frontend is None:
-            return self._no_face_models(frame, img, pf, base, t0, lat, detail)
-
-        # The front end may run in its own threads (MediaPipe's graph): the frame-level hands model runs meanwhile.
+            return job
         ts = time.perf_counter()
-        face_ms = 0.0
-        hands_vals = None
         try:
             self.frontend.submit(img, int(frame.t_ns) if track else None)
-            face_ms = (time.perf_counter() - ts) * 1e3
-            hands_vals = self._maybe_hands(img, pf, lat)
-            ts = time.perf_counter()
-            faces = self.frontend.collect()
+            job.needs_face = True
         except Exception as e:  # noqa: BLE001 — a front-end failure is a fault, not a crash
-            self._warn_once("frontend", "face front end failed: %s (reported as MODEL_ERROR)", e)
-            self.reset()
+            self._frontend_failed(job, e)
+        job.face_ms = (time.perf_counter() - ts) * 1e3
+        return job
+
+    def collect(self, job: "PerceptionJob") -> None:
+        """Wait for the face front end's result of ``job`` (no-op for a job that needs none)."""
+        if not job.needs_face:
+            return
+        job.needs_face = False
+        ts = time.perf_counter()
+        try:
+            job.faces = self.frontend.collect()
+        except Exception as e:  # noqa: BLE001 — a front-end failure is a fault, not a crash
+            self._frontend_failed(job, e)
+        job.face_ms += (time.perf_counter() - ts) * 1e3
+
+    def _frontend_failed(self, job: "PerceptionJob", e: Exception) -> None:
+        # the front end restarts right away (before the next frame is submitted); the rest of the tracking state
+        # is reset when the job completes, so pipelined and frame-by-frame runs change state in the same order
+        self._warn_once("frontend", "face front end failed: %s (reported as MODEL_ERROR)", e)
+        job.frontend_error = e
+        job.needs_face = False
+        try:
+            self.frontend.reset()
+        except Exception as e2:  # noqa: BLE001
+            log.warning("face front end reset failed: %s", e2)
+
+    def _job_hands(self, job: "PerceptionJob") -> None:
+        if not job.hands_done:
+            job.hands_done = True
+            job.hands_vals = self._maybe_hands(job.img, job.pf, job.lat)
+            job.hands_failed = self._hands_failed
+
+    def complete(self, job: "PerceptionJob") -> tuple[Perception, PerceptionDetail]:
+        """The rest of the frame: the frame-level hands model (while the front end still works on this frame when
+        it was not collected yet), the face result, head pose, crops, models."""
+        if job.ready is not None:
+            return job.ready
+        frame, img, pf, base, t0, lat, track = job.frame, job.img, job.pf, job.base, job.t0, job.lat, job.track
+        h, w = img.shape[:2]
+        detail = PerceptionDetail()
+        if self.frontend is None:
+            return self._no_face_models(frame, img, pf, base, t0, lat, detail)
+        self._job_hands(job)
+        self.collect(job)
+        self._hands_failed = job.hands_failed
+        if job.frontend_error is not None:
+            self.reset(frontend=False)
             return Perception(**base, valid=False, fault=FaultCode.MODEL_ERROR,
-                              latency_ms={"face": face_ms + (time.perf_counter() - ts) * 1e3,
-                                          "total": (time.perf_counter() - t0) * 1e3}), detail
-        lat["face"] = face_ms + (time.perf_counter() - ts) * 1e3
+                              latency_ms={"face": job.face_ms, "total": (time.perf_counter() - t0) * 1e3}), detail
+        lat["face"] = job.face_ms
+        faces = job.faces
         face = faces[0] if faces else None
-        hands_kw = self._hands_kw(hands_vals)
+        hands_kw = self._hands_kw(job.hands_vals)
         if face is None or face.score < self.cfg.min_face_score or not _finite(face.landmarks_px):
             self._slow_cache = {}
             if self.pose is not None:
