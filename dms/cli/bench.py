@@ -60,8 +60,9 @@ def main(args, overrides) -> int:
             print(f"  {k:>10}: p50 {v['p50_ms']:7.3f} ms   p99 {v['p99_ms']:7.3f} ms")
         print(f"{res['concurrent_workers']} concurrent streams: {res['concurrent_fps']} fps total -> "
               f"{res['streams_30fps']} streams at 30 fps")
-        print(f"RSS peak {res['rss_mb']} MB single stream (incl. {res['frames_buffer_mb']} MB of preloaded frames), "
-              f"{res['rss_concurrent_peak_mb']} MB with {res['concurrent_workers'] + 1} monitors; now {res['rss_now_mb']} MB")
+        print(f"RSS of the runtime {res['rss_mb']} MB (process peak {res['rss_process_peak_mb']} MB, of which "
+              f"{res['frames_buffer_mb']} MB are the bench's preloaded frames); process peak "
+              f"{res['rss_concurrent_peak_mb']} MB with {res['concurrent_workers'] + 1} monitors")
     if args.json:
         print_json_last_line(res)
     return 0
