@@ -289,3 +289,32 @@ def test_module_does_not_import_mediapipe_or_build_tools():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == ""
+
+
+def test_background_submit_equals_process_and_overlaps(face_bgr):
+    """background=True: submit() returns before the work is done (the caller overlaps it), collect() gives exactly
+    what process() gives, a failure surfaces at collect(), and reset()/close() wait for the job in flight."""
+    import threading
+    seq = list(_shifted_sequence(face_bgr, 6, 3.0))
+    with OnnxFrontEnd(background=False) as ref_fe, OnnxFrontEnd(background=True) as fe:
+        gate = threading.Event()
+        run = fe._lm.run
+        fe._lm.run = lambda *a, **k: (gate.wait(5), run(*a, **k))[1]       # hold the helper thread
+        for k, (frame, _) in enumerate(seq):
+            ref = ref_fe.process(frame, k * 33_333_333)
+            fe.submit(frame, k * 33_333_333)
+            if k == 0:
+                assert fe._future is not None and not fe._future.done()      # submit did not wait for the work
+            gate.set()
+            got = fe.collect()
+            assert len(got) == len(ref) == 1
+            np.testing.assert_array_equal(got[0].landmarks_px, ref[0].landmarks_px)
+        assert fe.stats == ref_fe.stats                                      # tracking: one detector run
+        fe.submit(np.zeros((4, 4), np.float32), 10**12)                      # not uint8
+        with pytest.raises(ValueError, match="uint8"):
+            fe.collect()
+        fe.submit(seq[0][0], 10**12 + 1)
+        fe.reset()                                                           # waits, then forgets tracking
+        assert fe._future is None and fe._tracked == []
+        fe.submit(seq[0][0], 10**12 + 2)
+    assert fe._future is None and fe._pool is None                           # close() settled and stopped

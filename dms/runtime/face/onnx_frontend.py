@@ -280,7 +280,7 @@ class OnnxFrontEnd(FaceFrontEnd):
     def __init__(self, max_faces: int = 1, refine_landmarks: bool = True, min_detection_confidence: float = 0.5,
                  min_tracking_confidence: float = 0.5, rgb_input: bool = False,
                  model_dir: Optional[str | Path] = None, intra_op_num_threads: int = 1,
-                 nms_iou_threshold: float = 0.3, association_iou_threshold: float = 0.5):
+                 nms_iou_threshold: float = 0.3, association_iou_threshold: float = 0.5, background: bool = True):
         import cv2  # noqa: F401  (fail early if OpenCV is missing)
         if max_faces < 1:
             raise ValueError("max_faces must be >= 1")
@@ -309,6 +309,12 @@ class OnnxFrontEnd(FaceFrontEnd):
         self._tracked: list[Roi] = []
         self._last_t_ns: Optional[int] = None
         self.stats = {"detector_runs": 0, "landmark_runs": 0}
+        # background=True: submit() runs process() on one helper thread (onnxruntime and OpenCV release the GIL),
+        # so the caller's frame-level work - or, pipelined, the previous frame's models - overlaps it like
+        # MediaPipe's own graph threads
+        self.background = bool(background)
+        self._pool = None
+        self._future = None
 
     # -- stages -------------------------------------------------------------------------------------------
     def _to_rgb(self, image: np.ndarray) -> np.ndarray:
@@ -412,11 +418,41 @@ class OnnxFrontEnd(FaceFrontEnd):
                    reverse=True)
         return faces
 
+    def submit(self, image: np.ndarray, t_ns: Optional[int] = None) -> None:
+        if not self.background:
+            super().submit(image, t_ns)
+            return
+        self._settle()                        # a result nobody collected is dropped (its tracking update stays)
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dms-face-onnx")
+        self._future = self._pool.submit(self.process, image, t_ns)
+
+    def collect(self) -> list[FaceObservation]:
+        if self._future is None:
+            return super().collect()
+        fut, self._future = self._future, None
+        return fut.result()                   # process()'s exception, if any, is raised here
+
+    def _settle(self) -> None:
+        """Wait for the job in flight (if any), ignoring its outcome: tracking state is only touched by it."""
+        fut, self._future = self._future, None
+        if fut is not None:
+            try:
+                fut.result()
+            except Exception:  # noqa: BLE001 — the caller never collected it
+                pass
+
     def reset(self) -> None:
+        self._settle()
         self._tracked = []
         self._last_t_ns = None
 
     def close(self) -> None:
+        self._settle()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
         self._det = None
         self._lm = None
         self._tracked = []
