@@ -70,6 +70,12 @@ class TrainConfig(ConfigModel):
     closed_threshold: Optional[float] = Field(None, gt=0, lt=1, description="eye_state: re-derive the synthetic "
                                               "closed label as eye_openness < this (what 'closed' means for your "
                                               "data); null = the simulator's flag (openness < 0.2)")
+    distill: Optional[list[str]] = Field(None, description="teacher model.pt files of the same task and input "
+                                         "(e.g. other training seeds): their averaged outputs on each augmented "
+                                         "batch become soft targets next to the labels (knowledge distillation: "
+                                         "an ensemble's behaviour in one model of the size budget)")
+    distill_weight: float = Field(0.5, ge=0, le=1, description="share of the teachers' soft-target loss in the "
+                                  "training loss (1 - share: the labels)")
     balance_classes: bool = Field(True, description="classification: draw synthetic samples with equal class "
                                   "weight (the real-data metric is balanced accuracy)")
     val_fraction: float = Field(0.1, ge=0, lt=1, description="synthetic validation share (split by scene)")
@@ -93,6 +99,16 @@ class TrainConfig(ConfigModel):
                 raise ValueError(f"data lists a root twice: {v}")
         elif isinstance(v, str) and not v.strip():
             raise ValueError("data is an empty path")
+        return v
+
+    @field_validator("distill")
+    @classmethod
+    def _teachers(cls, v):
+        if v is not None:
+            if not v:
+                raise ValueError("distill=[] lists no teacher")
+            if len(set(v)) != len(v):
+                raise ValueError(f"distill lists a teacher twice: {v}")
         return v
 
     def data_roots(self) -> list[str]:

@@ -47,3 +47,26 @@ def loss_fn(task: str, raw: torch.Tensor, target: torch.Tensor, mask: torch.Tens
             loss = loss + _masked_mean(both, m)
         return loss
     raise ValueError(f"unknown task {task!r}")
+
+
+def teacher_targets(task: str, raws: list[torch.Tensor]) -> torch.Tensor:
+    """Soft targets from teacher raw heads: the mean of the teachers' probabilities (eye_state, yawn, hands) or
+    of their angles (gaze), in the layout of the raw head vector."""
+    if task in ("eye_state", "yawn", "hands"):
+        return torch.stack([torch.sigmoid(r) for r in raws]).mean(0)
+    if task == "gaze":
+        return torch.stack(raws).mean(0)
+    raise ValueError(f"unknown task {task!r}")
+
+
+def distill_loss(task: str, raw: torch.Tensor, soft: torch.Tensor) -> torch.Tensor:
+    """Student raw heads vs :func:`teacher_targets` (every head, every sample). Minimal where the student's
+    outputs equal the teachers' mean."""
+    if task in ("eye_state", "yawn"):
+        bce = F.binary_cross_entropy_with_logits(raw, soft, reduction="none")
+        return (bce * torch.tensor([0.5, 1.0], device=raw.device)).mean() * 2.0 / 1.5
+    if task == "hands":
+        return F.binary_cross_entropy_with_logits(raw[:, :3], soft[:, :3])
+    if task == "gaze":
+        return F.smooth_l1_loss(raw * GAZE_SCALE_DEG / 10.0, soft * GAZE_SCALE_DEG / 10.0, beta=0.5)
+    raise ValueError(f"unknown task {task!r}")

@@ -38,7 +38,7 @@ from dms.train.data import (Samples, TorchSamples, batch_inputs, concat_samples,
                             split_by_group,
                             stratified_split)
 from dms.train.models import build_model, n_params
-from dms.train.tasks import loss_fn
+from dms.train.tasks import distill_loss, loss_fn, teacher_targets
 from dms.train.taskdefs import TaskDef, get_task
 
 log = logging.getLogger(__name__)
@@ -325,6 +325,7 @@ class Trainer:
                                   f"{td.name}/{self.arch}")
             model.load_state_dict(info["state_dict"])
         log.info("model %s for %s: %d parameters", self.arch, td.name, n_params(model))
+        teachers = self._teachers()
 
         ckpt_path = self.out / "checkpoint.pt"
         key = _config_key(cfg)
@@ -379,7 +380,13 @@ class Trainer:
                         if len(x) < 2:
                             continue
                         x, t, m = x.to(self.device), t.to(self.device), m.to(self.device)
-                        loss = loss_fn(td.name, model.raw(x), t, m)
+                        raw = model.raw(x)
+                        loss = loss_fn(td.name, raw, t, m)
+                        if teachers:
+                            with torch.no_grad():
+                                soft = teacher_targets(td.name, [tm.raw(x) for tm in teachers])
+                            w = cfg.distill_weight
+                            loss = (1.0 - w) * loss + w * distill_loss(td.name, raw, soft)
                         opt.zero_grad(set_to_none=True)
                         loss.backward()
                         opt.step()
@@ -433,6 +440,35 @@ class Trainer:
         log.info("wrote %s", self.out / "model.pt")
         return {"model": str(self.out / "model.pt"), **metrics}
 
+    def _teachers(self) -> list[torch.nn.Module]:
+        """The ``distill`` teachers in eval mode, checked to read the same input as the student (task, input size,
+        preprocessing, crop, gaze frame); a mismatch is a ConfigError naming the teacher and the field."""
+        cfg, td = self.cfg, self.td
+        out, self.teacher_info = [], []
+        for path in cfg.distill or []:
+            try:
+                info = load_model_file(path)
+            except ModelError as e:
+                raise ConfigError(f"distill teacher: {e}") from e
+            want = {"task": td.name, "input_size": list(self.input_size),
+                    "preprocessing": td.preprocessing(self.input_size), "crop": td.crop_dict()}
+            if td.name == "gaze":
+                want["gaze_frame"] = td.gaze_frame
+            for k, v in want.items():
+                got = list(info.get(k)) if k == "input_size" and info.get(k) is not None else info.get(k)
+                if got != v:
+                    raise ConfigError(f"distill teacher {path}: {k} {got!r} differs from the student's {v!r}")
+            tm = model_from_file(info).to(self.device).eval()
+            for p in tm.parameters():
+                p.requires_grad_(False)
+            out.append(tm)
+            tr = info.get("training") or {}
+            self.teacher_info.append({"file": str(path), "arch": info.get("arch"), "seed": tr.get("seed"),
+                                      "config_key": tr.get("config_key"), "git_rev": tr.get("git_rev")})
+        if out:
+            log.info("distilling from %d teacher(s), weight %g", len(out), cfg.distill_weight)
+        return out
+
     def _model_info(self, metrics: Optional[dict]) -> dict:
         cfg, td = self.cfg, self.td
         return {
@@ -442,6 +478,7 @@ class Trainer:
             "training": {"mode": cfg.mode, "data": _datasets_provenance(cfg.data_roots(), getattr(self, "root_shards", {})),
                          "real": {"path": cfg.real, "holdout": cfg.real_holdout} if cfg.real else None,
                          "init": cfg.init, "seed": cfg.seed, "config": cfg.model_dump(mode="json"),
+                         "distill": getattr(self, "teacher_info", None) or None,
                          "config_key": _config_key(cfg), "git_rev": _git_rev(), "torch": str(torch.__version__)},
             "metrics": metrics or {},
         } | ({"gaze_frame": td.gaze_frame} if td.name == "gaze" else {})
