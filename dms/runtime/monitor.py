@@ -273,7 +273,6 @@ class Monitor:
                     self._process(item)
             except Exception:  # noqa: BLE001 — the live worker must survive a bad callback
                 log.exception("live processing failed")
-                self._job = None
             finally:
                 with self._cv:
                     self._busy = False
