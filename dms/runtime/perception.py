@@ -56,9 +56,6 @@ class PerceptionJob:
     faces: Optional[list] = None
     face_ms: float = 0.0
     frontend_error: Optional[Exception] = None
-    hands_done: bool = False
-    hands_vals: Optional[tuple[float, float, float]] = None
-    hands_failed: bool = False
     ready: Optional[tuple] = None       # a result known at begin (bad frame)
 
 
@@ -296,12 +293,6 @@ class Perceiver:
         except Exception as e2:  # noqa: BLE001
             log.warning("face front end reset failed: %s", e2)
 
-    def _job_hands(self, job: "PerceptionJob") -> None:
-        if not job.hands_done:
-            job.hands_done = True
-            job.hands_vals = self._maybe_hands(job.img, job.pf, job.lat)
-            job.hands_failed = self._hands_failed
-
     def complete(self, job: "PerceptionJob") -> tuple[Perception, PerceptionDetail]:
         """The rest of the frame: the frame-level hands model (while the front end still works on this frame when
         it was not collected yet), the face result, head pose, crops, models."""
@@ -312,9 +303,8 @@ class Perceiver:
         detail = PerceptionDetail()
         if self.frontend is None:
             return self._no_face_models(frame, img, pf, base, t0, lat, detail)
-        self._job_hands(job)
+        hands_vals = self._maybe_hands(img, pf, lat)
         self.collect(job)
-        self._hands_failed = job.hands_failed
         if job.frontend_error is not None:
             self.reset(frontend=False)
             return Perception(**base, valid=False, fault=FaultCode.MODEL_ERROR,
@@ -322,7 +312,7 @@ class Perceiver:
         lat["face"] = job.face_ms
         faces = job.faces
         face = faces[0] if faces else None
-        hands_kw = self._hands_kw(job.hands_vals)
+        hands_kw = self._hands_kw(hands_vals)
         if face is None or face.score < self.cfg.min_face_score or not _finite(face.landmarks_px):
             self._slow_cache = {}
             if self.pose is not None:
