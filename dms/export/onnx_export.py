@@ -47,15 +47,14 @@ def resolve_tta(td: TaskDef, tta: Optional[str]) -> str:
 def check_ensemble_members(members: list[dict], paths: list[str]) -> None:
     """Ensemble members must agree on everything the graph's input and outputs mean: task, input size,
     preprocessing, crop and (gaze) frame. A mismatch is a DataError naming the member and the field."""
+    from dms.train.trainer import input_difference
     if len(set(paths)) != len(paths):
         raise DataError(f"ensemble lists a model twice: {paths}")
-    first = members[0]
     for p, m in zip(paths[1:], members[1:]):
-        for key in ("task", "input_size", "preprocessing", "crop", "gaze_frame"):
-            a, b = first.get(key), m.get(key)
-            if (list(a) if isinstance(a, tuple) else a) != (list(b) if isinstance(b, tuple) else b):
-                raise DataError(f"ensemble member {p}: {key} {b!r} differs from the first model's {a!r} "
-                                f"({paths[0]})")
+        diff = input_difference(members[0], m)
+        if diff is not None:
+            key, a, b = diff
+            raise DataError(f"ensemble member {p}: {key} {b!r} differs from the first model's {a!r} ({paths[0]})")
 
 
 def build_manifest(info: dict, precision: str = "fp32", metrics: Optional[dict] = None,
@@ -225,7 +224,7 @@ def export(ckpt: str | Path, out: str | Path, int8: bool = False, calib: Optiona
     import onnxruntime as ort
     import torch
 
-    from dms.train.trainer import load_model_file, model_from_file
+    from dms.train.trainer import load_model_file, model_from_file, model_provenance
     from dms.eval.metrics import task_metrics
 
     torch.set_num_threads(2)
@@ -241,9 +240,7 @@ def export(ckpt: str | Path, out: str | Path, int8: bool = False, calib: Optiona
         members = [info] + [load_model_file(p) for p in ensemble]
         check_ensemble_members(members, [str(ckpt)] + [str(p) for p in ensemble])
         model = Ensemble([model] + [model_from_file(m) for m in members[1:]]).eval()
-        info["ensemble"] = [{"file": str(p), "arch": m["arch"], "seed": m["training"].get("seed"),
-                             "config_key": m["training"].get("config_key"), "git_rev": m["training"].get("git_rev")}
-                            for p, m in zip([ckpt, *ensemble], members)]
+        info["ensemble"] = [model_provenance(p, m) for p, m in zip([ckpt, *ensemble], members)]
     tta = resolve_tta(td, tta)
     if tta == "flip":
         from dms.train.models import FlipTTA

@@ -50,23 +50,21 @@ def loss_fn(task: str, raw: torch.Tensor, target: torch.Tensor, mask: torch.Tens
 
 
 def teacher_targets(task: str, raws: list[torch.Tensor]) -> torch.Tensor:
-    """Soft targets from teacher raw heads: the mean of the teachers' probabilities (eye_state, yawn, hands) or
-    of their angles (gaze), in the layout of the raw head vector."""
+    """Soft targets from teacher raw heads, in the units of the task's targets: the mean of the teachers'
+    probabilities (eye_state, yawn, hands: one column per head) or of their angles in degrees (gaze)."""
     if task in ("eye_state", "yawn", "hands"):
         return torch.stack([torch.sigmoid(r) for r in raws]).mean(0)
     if task == "gaze":
-        return torch.stack(raws).mean(0)
+        return torch.stack(raws).mean(0) * GAZE_SCALE_DEG
     raise ValueError(f"unknown task {task!r}")
 
 
 def distill_loss(task: str, raw: torch.Tensor, soft: torch.Tensor) -> torch.Tensor:
-    """Student raw heads vs :func:`teacher_targets` (every head, every sample). Minimal where the student's
-    outputs equal the teachers' mean."""
-    if task in ("eye_state", "yawn"):
-        bce = F.binary_cross_entropy_with_logits(raw, soft, reduction="none")
-        return (bce * torch.tensor([0.5, 1.0], device=raw.device)).mean() * 2.0 / 1.5
+    """:func:`loss_fn` with :func:`teacher_targets` as the targets of every head of every sample (hands: its three
+    heads, not the both-on term, which the teachers do not give). Minimal where the student's outputs equal the
+    teachers' mean."""
+    mask = torch.ones_like(soft)
     if task == "hands":
-        return F.binary_cross_entropy_with_logits(raw[:, :3], soft[:, :3])
-    if task == "gaze":
-        return F.smooth_l1_loss(raw * GAZE_SCALE_DEG / 10.0, soft * GAZE_SCALE_DEG / 10.0, beta=0.5)
-    raise ValueError(f"unknown task {task!r}")
+        pad = torch.zeros_like(soft[:, :1])
+        soft, mask = torch.cat([soft, pad], 1), torch.cat([mask, pad], 1)
+    return loss_fn(task, raw, soft, mask)

@@ -126,6 +126,26 @@ def load_model_file(path: str | Path, map_location: str = "cpu") -> dict:
     return obj
 
 
+#: what a model's input and outputs mean: models that combine (ensemble members, distillation teachers) must agree
+INPUT_KEYS = ("task", "input_size", "preprocessing", "crop", "gaze_frame")
+
+
+def input_difference(a: dict, b: dict) -> Optional[tuple[str, object, object]]:
+    """The first of :data:`INPUT_KEYS` where two model dicts differ, as (key, a's value, b's value); None if none."""
+    for key in INPUT_KEYS:
+        va, vb = a.get(key), b.get(key)
+        if (list(va) if isinstance(va, tuple) else va) != (list(vb) if isinstance(vb, tuple) else vb):
+            return key, va, vb
+    return None
+
+
+def model_provenance(path: str | Path, info: dict) -> dict:
+    """Where a model that went into another one (ensemble member, teacher) came from."""
+    tr = info.get("training") or {}
+    return {"file": str(path), "arch": info.get("arch"), "seed": tr.get("seed"), "config_key": tr.get("config_key"),
+            "git_rev": tr.get("git_rev")}
+
+
 def model_from_file(info: dict) -> torch.nn.Module:
     model = build_model(info["arch"], info["task"])
     try:
@@ -445,26 +465,23 @@ class Trainer:
         preprocessing, crop, gaze frame); a mismatch is a ConfigError naming the teacher and the field."""
         cfg, td = self.cfg, self.td
         out, self.teacher_info = [], []
+        student = {"task": td.name, "input_size": list(self.input_size),
+                   "preprocessing": td.preprocessing(self.input_size), "crop": td.crop_dict()} | (
+                   {"gaze_frame": td.gaze_frame} if td.name == "gaze" else {})      # as _model_info writes them
         for path in cfg.distill or []:
             try:
                 info = load_model_file(path)
             except ModelError as e:
                 raise ConfigError(f"distill teacher: {e}") from e
-            want = {"task": td.name, "input_size": list(self.input_size),
-                    "preprocessing": td.preprocessing(self.input_size), "crop": td.crop_dict()}
-            if td.name == "gaze":
-                want["gaze_frame"] = td.gaze_frame
-            for k, v in want.items():
-                got = list(info.get(k)) if k == "input_size" and info.get(k) is not None else info.get(k)
-                if got != v:
-                    raise ConfigError(f"distill teacher {path}: {k} {got!r} differs from the student's {v!r}")
+            diff = input_difference(student, info)
+            if diff is not None:
+                k, v, got = diff
+                raise ConfigError(f"distill teacher {path}: {k} {got!r} differs from the student's {v!r}")
             tm = model_from_file(info).to(self.device).eval()
             for p in tm.parameters():
                 p.requires_grad_(False)
             out.append(tm)
-            tr = info.get("training") or {}
-            self.teacher_info.append({"file": str(path), "arch": info.get("arch"), "seed": tr.get("seed"),
-                                      "config_key": tr.get("config_key"), "git_rev": tr.get("git_rev")})
+            self.teacher_info.append(model_provenance(path, info))
         if out:
             log.info("distilling from %d teacher(s), weight %g", len(out), cfg.distill_weight)
         return out
