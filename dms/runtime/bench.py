@@ -83,7 +83,7 @@ def _monitor(models_dir, frontend: str, profile: str, pipelined: bool = False, c
              mode: RunningMode = RunningMode.VIDEO):
     from dms.runtime.monitor import Monitor, MonitorOptions
     return Monitor(MonitorOptions(models_dir=models_dir, frontend=frontend, profile=profile, running_mode=mode,
-                                  pipelined=pipelined, result_callback=callback))
+                                  pipelined=pipelined, result_callback=callback, gc_freeze=True))
 
 
 class _Latencies:

@@ -85,6 +85,9 @@ class RunConfig(ConfigModel):
     live: Optional[bool] = Field(None, description="live mode (newest frame wins); default: cameras live, files not")
     pipelined: bool = Field(True, description="overlap the face front end of the next frame with the models of the "
                                               "current one (two cores on one stream; same results, in order)")
+    gc_freeze: bool = Field(True, description="after loading, freeze the loaded objects out of Python's cyclic "
+                                              "garbage collector (its full collections otherwise stall a frame "
+                                              "by 20-50 ms now and then)")
     source_cfg: SourceConfig = Field(default_factory=SourceConfig, description="source settings")
     perception: PerceptionConfig = Field(default_factory=PerceptionConfig, description="perception settings")
     ort: OrtConfig = Field(default_factory=OrtConfig, description="onnxruntime settings")

@@ -193,3 +193,23 @@ def test_gray_and_nir16_frames(models_dir, frontend):
         r16 = m.push(Frame(image=g.astype(np.uint16) << 8, t_ns=DT, pixel_format=PixelFormat.NIR16))
     assert r8.perception.valid and r16.perception.valid
     assert r8.perception.eye_openness_left == pytest.approx(r16.perception.eye_openness_left, abs=0.02)
+
+
+def test_gc_freeze_is_opt_in_and_dms_run_turns_it_on(models_dir, frontend):
+    import gc
+
+    from dms.runtime.config import RunConfig
+    gc.unfreeze()
+    try:
+        with mon(models_dir, frontend) as m:
+            assert gc.get_freeze_count() == 0                   # a library default leaves the process alone
+            m.push(face_frame(0))
+        with mon(models_dir, frontend, gc_freeze=True) as m:
+            frozen = gc.get_freeze_count()
+            assert frozen > 1000                                # the loaded runtime is out of the collector's reach
+            r = m.push(face_frame(0, eye_value=0))
+            assert r.perception.valid and r.perception.eye_closed_prob_left > 0.9
+        assert MonitorOptions.from_run_config(RunConfig()).gc_freeze is True
+        assert MonitorOptions.from_run_config(RunConfig(gc_freeze=False)).gc_freeze is False
+    finally:
+        gc.unfreeze()
