@@ -145,6 +145,12 @@ TASK_VERSION: dict[str, str] = {"hands": "0.5.0", "yawn": "0.4.0", "eye_state": 
 # 0.737; alone 0.659/0.673/0.669): the small members lose more than averaging wins back. Not adopted.
 ENSEMBLE: dict[str, int] = {}
 
+# Tasks shipped as one model distilled from an ensemble of teachers (dms train distill=[...]): this many teacher
+# seeds of the recipe (--seed, --seed+1, ... in RUNS/TASK_teacherK), then the student (--seed) at RUNS/TASK trained
+# on the same renders with the teachers' averaged outputs as soft targets next to the labels.
+DISTILL: dict[str, int] = {}
+DISTILL_WEIGHT = "0.5"
+
 # Per-task training recipe (overrides of `dms train`; see `dms cfg show train`).
 RECIPE: dict[str, list[str]] = {
     # eye_state 0.4.0: 18 % shift jitter (real eye patches are cut off-centre: CEW's framing sensitivity 0.14 ->
@@ -282,12 +288,26 @@ def member_runs(args, task: str) -> list[tuple[int, Path]]:
     return [(args.seed + k, Path(args.runs) / (task if k == 0 else f"{task}_seed{args.seed + k}")) for k in range(n)]
 
 
+def teacher_runs(args, task: str) -> list[tuple[int, Path]]:
+    """(training seed, run folder) of the DISTILL[task] teachers (none for a task trained without)."""
+    return [(args.seed + k, Path(args.runs) / f"{task}_teacher{k}") for k in range(DISTILL.get(task, 0))]
+
+
 def step_train(args, task: str) -> Path:
     version = task_version(args, task)
-    for seed, out in member_runs(args, task):
+
+    def train(seed: int, out: Path, *extra: str) -> None:
         r = run(DMS + ["train", task, data_arg(task_data(args, task)), f"out={out}", "mode=synthetic",
-                       f"seed={seed}", f"name=dms_{task}", f"version={version}", *RECIPE[task], *args.recipe])
-        log.info("%s (seed %d): %s", task, seed, r.stdout.strip().splitlines()[-1])
+                       f"seed={seed}", f"name=dms_{task}", f"version={version}", *RECIPE[task], *extra,
+                       *args.recipe])
+        log.info("%s (seed %d%s): %s", task, seed, ", distilled" if extra else "", r.stdout.strip().splitlines()[-1])
+    teachers = teacher_runs(args, task)
+    for seed, out in teachers:
+        train(seed, out)
+    distill = ([f"distill=[{','.join(str(out / 'model.pt') for _, out in teachers)}]",
+                f"distill_weight={DISTILL_WEIGHT}"] if teachers else [])
+    for seed, out in member_runs(args, task):
+        train(seed, out, *distill)
     return Path(args.runs) / task / "model.pt"
 
 

@@ -157,3 +157,40 @@ def test_recipe_ensemble_trains_seeds_and_exports_them_as_one_graph(monkeypatch,
     calls.clear()
     train_models.step_export(args, "yawn")
     assert not any(a.startswith("ensemble=") for a in calls[0])
+
+
+def test_recipe_distill_trains_teachers_then_one_student_on_their_outputs(monkeypatch, tmp_path):
+    """A task in DISTILL trains that many teacher seeds (RUNS/TASK_teacherK) first, then the shipped model at
+    RUNS/TASK with distill=[the teachers] on the same renders; it exports as one model (no ensemble)."""
+    import subprocess
+    from argparse import Namespace
+    calls = []
+
+    def fake_run(cmd, **kw):
+        calls.append([str(c) for c in cmd])
+        return subprocess.CompletedProcess(cmd, 0, stdout='{"ok": 1}\n', stderr="")
+    monkeypatch.setattr(train_models, "run", fake_run)
+    monkeypatch.setattr(train_models.shutil, "copyfile", lambda a, b: None)
+    monkeypatch.setitem(train_models.DISTILL, "yawn", 3)
+    monkeypatch.setitem(train_models.TASK_SIMULATE, "yawn", [["seed=11"]])
+    args = Namespace(data="runs/d/", task_data=["yawn=a/m3"], runs=str(tmp_path / "r"), models=str(tmp_path / "m"),
+                     seed=0, recipe=["epochs=1"], version=None)
+    assert train_models.step_train(args, "yawn") == tmp_path / "r" / "yawn" / "model.pt"
+    trains = [c for c in calls if "train" in c]
+    get = lambda c, k: next((a for a in c if a.startswith(k + "=")), None)
+    assert [get(c, "seed") for c in trains] == ["seed=0", "seed=1", "seed=2", "seed=0"]
+    teachers = [str(tmp_path / "r" / f"yawn_teacher{k}") for k in range(3)]
+    assert [get(c, "out") for c in trains] == [f"out={t}" for t in teachers] + [f"out={tmp_path / 'r' / 'yawn'}"]
+    assert all(get(c, "distill") is None for c in trains[:3])                  # teachers learn from labels only
+    assert get(trains[3], "distill") == "distill=[" + ",".join(f"{t}/model.pt" for t in teachers) + "]"
+    assert get(trains[3], "distill_weight") == f"distill_weight={train_models.DISTILL_WEIGHT}"
+    assert all(get(c, "data") == "data=a/m3" and "epochs=1" in c for c in trains)   # same renders, same recipe
+    calls.clear()
+    train_models.step_export(args, "yawn")
+    assert not any(a.startswith("ensemble=") for a in calls[0])
+    # the distill overrides are valid dms train keys
+    from dms.config import load_config
+    from dms.train.config import TrainConfig
+    cfg = load_config(TrainConfig, overrides=[get(trains[3], "distill"), get(trains[3], "distill_weight")])
+    assert [str(p) for p in cfg.distill] == [f"{t}/model.pt" for t in teachers]
+    assert cfg.distill_weight == float(train_models.DISTILL_WEIGHT)
