@@ -135,7 +135,7 @@ CARD_NOTES: dict[str, str] = {
 # eye_state 0.6.1: the 0.6.0 weights exported with the flip TTA graph (dms export tta=flip, this task's default;
 # dms.train.models.FlipTTA): real dev MRL 0.9305 -> 0.9605, CEW 0.858 -> 0.855; 0.7.0: the framing zoom range
 # narrowed to 0.9-1.8 (RECIPE["eye_state"])
-TASK_VERSION: dict[str, str] = {"hands": "0.5.0", "yawn": "0.4.0", "eye_state": "0.7.0", "gaze": "0.4.0"}
+TASK_VERSION: dict[str, str] = {"hands": "0.6.0", "yawn": "0.4.0", "eye_state": "0.7.0", "gaze": "0.4.0"}
 
 # Tasks shipped as an ensemble: this many training seeds of the recipe (--seed, --seed+1, ...), their outputs
 # averaged in one graph (dms export ensemble=[...]).
@@ -148,7 +148,11 @@ ENSEMBLE: dict[str, int] = {}
 # Tasks shipped as one model distilled from an ensemble of teachers (dms train distill=[...]): this many teacher
 # seeds of the recipe (--seed, --seed+1, ... in RUNS/TASK_teacherK), then the student (--seed) at RUNS/TASK trained
 # on the same renders with the teachers' averaged outputs as soft targets next to the labels.
-DISTILL: dict[str, int] = {}
+# hands 0.6.0: the 0.5.0 recipe's seeds 0/1/2 as teachers (the render sets re-rendered in session 12 from the
+# recipe: teachers alone 0.775/0.723/0.769 real dev balanced accuracy, their average 0.887), a student seed 0
+# distilled from them (distill_weight 0.5, 508 s vs 276 s of training): 0.828 (off recall 0.67, on 0.99) in one
+# cnn_grid. For yawn the same gave nothing (its seeds do not err on different crops, see RECIPE["yawn"]).
+DISTILL: dict[str, int] = {"hands": 3}
 DISTILL_WEIGHT = "0.5"
 
 # Per-task training recipe (overrides of `dms train`; see `dms cfg show train`).
@@ -374,6 +378,11 @@ def step_card(args, task: str) -> None:
              f"arch `{tr.get('arch')}`, seed {tr.get('seed')}, git `{tr.get('git_rev')}`. Recipe: "
              f"`tools/train_models.py` (`dms train {task} {' '.join(RECIPE[task])}`).", "",
              *([CARD_NOTES[task], ""] if task in CARD_NOTES else []),
+             *([f"Distilled from {len(tr['distill'])} teachers (training seeds "
+                f"{', '.join(str(t.get('seed')) for t in tr['distill'])} of the same recipe and renders, arch "
+                f"{', '.join(sorted({str(t.get('arch')) for t in tr['distill']}))}): their averaged outputs on each "
+                f"augmented batch were soft targets next to the labels (`dms train distill=[...] "
+                f"distill_weight={(tr.get('config') or {}).get('distill_weight')}`).", ""] if tr.get("distill") else []),
              *([f"Ensemble: {man.output_semantics['ensemble']}; training seeds "
                 f"{', '.join(str(m.get('seed')) for m in tr.get('ensemble') or [])} of the same recipe and renders "
                 "(`dms export ensemble=[...]`).", ""] if man.output_semantics.get("ensemble") else []),

@@ -70,7 +70,7 @@ def test_recipe_hands_render_sets_are_side_view_frame_configs():
         assert cfg.crops.eye.count == cfg.crops.mouth.count == 0 and cfg.modalities == ["rgb"]
         assert (cfg.model_dump(exclude=_EXCL)
                 == cfgs[0].model_dump(exclude=_EXCL))
-    assert train_models.TASK_VERSION["hands"] == "0.5.0"
+    assert train_models.TASK_VERSION["hands"] == "0.6.0"
 
 
 def test_recipe_task_data_paths_and_train_data_arg(monkeypatch):
