@@ -151,7 +151,8 @@ ENSEMBLE: dict[str, int] = {}
 # hands 0.6.0: the 0.5.0 recipe's seeds 0/1/2 as teachers (the render sets re-rendered in session 12 from the
 # recipe: teachers alone 0.775/0.723/0.769 real dev balanced accuracy, their average 0.887), a student seed 0
 # distilled from them (distill_weight 0.5, 508 s vs 276 s of training): 0.828 (off recall 0.67, on 0.99) in one
-# cnn_grid; a student seed 1 scored 0.801 (its own teacher seed 0.723): +5-8 points over the same seed alone. For yawn the same gave nothing (its seeds do not err on different crops, see RECIPE["yawn"]).
+# cnn_grid; a student seed 1 scored 0.801 (its own teacher seed 0.723): +5-8 points over the same seed alone.
+# For yawn the same gave nothing (its seeds do not err on different crops, see RECIPE["yawn"]).
 DISTILL: dict[str, int] = {"hands": 3}
 DISTILL_WEIGHT = "0.5"
 
