@@ -383,7 +383,8 @@ def step_card(args, task: str) -> None:
                 f"{', '.join(str(t.get('seed')) for t in tr['distill'])} of the same recipe and renders, arch "
                 f"{', '.join(sorted({str(t.get('arch')) for t in tr['distill']}))}): their averaged outputs on each "
                 f"augmented batch were soft targets next to the labels (`dms train distill=[...] "
-                f"distill_weight={(tr.get('config') or {}).get('distill_weight')}`).", ""] if tr.get("distill") else []),
+                f"distill_weight={(tr.get('config') or {}).get('distill_weight')}`).", ""]
+               if tr.get("distill") else []),
              *([f"Ensemble: {man.output_semantics['ensemble']}; training seeds "
                 f"{', '.join(str(m.get('seed')) for m in tr.get('ensemble') or [])} of the same recipe and renders "
                 "(`dms export ensemble=[...]`).", ""] if man.output_semantics.get("ensemble") else []),
