@@ -125,17 +125,24 @@ def test_recipe_gaze_set_is_eye_set_one_with_anatomical_eye_corners():
     assert "gaze" not in train_models.EYE_TASK_SETS
 
 
-def test_recipe_ensemble_trains_seeds_and_exports_them_as_one_graph(monkeypatch, tmp_path):
-    """A task in ENSEMBLE trains that many seeds (RUNS/TASK, RUNS/TASK_seedK) and exports them with ensemble=."""
+@pytest.fixture
+def recipe_calls(monkeypatch) -> list[list[str]]:
+    """The command lines the recipe runs, recorded instead of run (each answers '{"ok": 1}'); no model is copied."""
     import subprocess
-    from argparse import Namespace
-    calls = []
+    calls: list[list[str]] = []
 
     def fake_run(cmd, **kw):
         calls.append([str(c) for c in cmd])
         return subprocess.CompletedProcess(cmd, 0, stdout='{"ok": 1}\n', stderr="")
     monkeypatch.setattr(train_models, "run", fake_run)
     monkeypatch.setattr(train_models.shutil, "copyfile", lambda a, b: None)
+    return calls
+
+
+def test_recipe_ensemble_trains_seeds_and_exports_them_as_one_graph(monkeypatch, tmp_path, recipe_calls):
+    """A task in ENSEMBLE trains that many seeds (RUNS/TASK, RUNS/TASK_seedK) and exports them with ensemble=."""
+    from argparse import Namespace
+    calls = recipe_calls
     monkeypatch.setitem(train_models.ENSEMBLE, "yawn", 3)
     args = Namespace(data="runs/d/", task_data=["yawn=a/m3"], runs=str(tmp_path / "r"), models=str(tmp_path / "m"),
                      seed=5, recipe=[], version=None)
@@ -159,18 +166,11 @@ def test_recipe_ensemble_trains_seeds_and_exports_them_as_one_graph(monkeypatch,
     assert not any(a.startswith("ensemble=") for a in calls[0])
 
 
-def test_recipe_distill_trains_teachers_then_one_student_on_their_outputs(monkeypatch, tmp_path):
+def test_recipe_distill_trains_teachers_then_one_student_on_their_outputs(monkeypatch, tmp_path, recipe_calls):
     """A task in DISTILL trains that many teacher seeds (RUNS/TASK_teacherK) first, then the shipped model at
     RUNS/TASK with distill=[the teachers] on the same renders; it exports as one model (no ensemble)."""
-    import subprocess
     from argparse import Namespace
-    calls = []
-
-    def fake_run(cmd, **kw):
-        calls.append([str(c) for c in cmd])
-        return subprocess.CompletedProcess(cmd, 0, stdout='{"ok": 1}\n', stderr="")
-    monkeypatch.setattr(train_models, "run", fake_run)
-    monkeypatch.setattr(train_models.shutil, "copyfile", lambda a, b: None)
+    calls = recipe_calls
     monkeypatch.setitem(train_models.DISTILL, "yawn", 3)
     monkeypatch.setitem(train_models.TASK_SIMULATE, "yawn", [["seed=11"]])
     args = Namespace(data="runs/d/", task_data=["yawn=a/m3"], runs=str(tmp_path / "r"), models=str(tmp_path / "m"),
