@@ -31,6 +31,10 @@ class PerceptionConfig(ConfigModel):
     yawn_every_n: int = Field(2, ge=1, description="run the yawn model every N face frames, reusing its last output "
                                                   "in between (yawns last seconds: 15 Hz at 30 fps; saves ~0.2 "
                                                   "ms/frame; same alerts on the demo clip)")
+    defer_hands_live: bool = Field(True, description="LIVE mode: run the hands model in the idle time after a "
+                                                     "frame's result is published, its output used from the next "
+                                                     "frame on (hands run every hands_every_n frames anyway), so no "
+                                                     "frame's latency carries it; VIDEO and IMAGE run it in the frame")
     hands_prescale: bool = Field(True, description="area-downscale the frame to the hands input size before "
                                                    "preprocessing (same result up to rounding, ~10x cheaper)")
     head_pose: bool = Field(True, description="estimate head pose with solvePnP")

@@ -153,6 +153,8 @@ class Monitor:
             import cv2
             cv2.setNumThreads(int(opts.opencv_threads))   # process-wide; tiny crops lose to pool hand-offs
         self.perceiver = Perceiver(self.frontend, self.models, opts.perception, zones=_zone_mapper(opts.profile))
+        # LIVE: the hands model runs after a frame's result is published (see _live_loop), not inside its latency
+        self.perceiver.defer_hands = self.mode is RunningMode.LIVE and opts.perception.defer_hands_live
         if opts.gc_freeze:
             gc.collect()
             gc.freeze()
@@ -283,6 +285,13 @@ class Monitor:
                     self._process(item)
             except Exception:  # noqa: BLE001 — the live worker must survive a bad callback
                 log.exception("live processing failed")
+            try:
+                with self._cv:
+                    idle = self._job is None and self._pending is None   # the result is out, no frame waits
+                if idle:
+                    self.perceiver.run_deferred()
+            except Exception:  # noqa: BLE001
+                log.exception("deferred perception work failed")
             finally:
                 with self._cv:
                     self._busy = False

@@ -166,6 +166,11 @@ class Perceiver:
         self.pose = HeadPoseEstimator() if self.cfg.head_pose else None
         self._hands_cache: Optional[tuple[float, float, float]] = None
         self._n = 0
+        # LIVE (set by the Monitor from PerceptionConfig.defer_hands_live): a due hands run waits for
+        # run_deferred() after the frame's result is out; its output serves the frames after it
+        self.defer_hands = False
+        self._hands_due: Optional[tuple[np.ndarray, str]] = None
+        self._deferred_failed = False
         # gaze / yawn outputs reused on the frames between two runs (``gaze_every_n`` / ``yawn_every_n``); kept
         # only while the face is tracked without a fault
         self._face_n = 0
@@ -187,6 +192,7 @@ class Perceiver:
         if self.pose is not None:
             self.pose.reset()
         self._hands_cache = None
+        self._hands_due = None
         self._slow_cache = {}
 
     def _warn_once(self, key: str, msg: str, *args) -> None:
@@ -437,21 +443,44 @@ class Perceiver:
         return every_n > 1 and task in self._slow_cache and (self._face_n - 1) % every_n != 0
 
     def _maybe_hands(self, img: np.ndarray, pf: str, lat: dict) -> Optional[tuple[float, float, float]]:
-        self._hands_failed = False
+        # a deferred run that failed is reported on the frame after it
+        self._hands_failed, self._deferred_failed = self._deferred_failed, False
         if "hands" not in self.models:
             return None
         self._n += 1
         if self._hands_cache is not None and (self._n - 1) % self.cfg.hands_every_n != 0:
             return self._hands_cache
+        if self.defer_hands:
+            if self._hands_due is None:
+                self._hands_due = (img, pf)   # run_deferred(), once this frame's result is out
+                return self._hands_cache
+            self._hands_due = None            # the last one never found idle time (frames queue up): run it now
         ts = time.perf_counter()
-        try:
-            self._hands_cache = self._hands(img, pf)
-        except Exception as e:  # noqa: BLE001 — reported as MODEL_ERROR by the caller
-            self._warn_once(f"hands:{type(e).__name__}", "hands model failed: %s (reported as MODEL_ERROR)", e)
-            self._hands_cache = None
+        if not self._run_hands(img, pf):
             self._hands_failed = True
         lat["hands"] = (time.perf_counter() - ts) * 1e3
         return self._hands_cache
+
+    def _run_hands(self, img: np.ndarray, pf: str) -> bool:
+        try:
+            self._hands_cache = self._hands(img, pf)
+            return True
+        except Exception as e:  # noqa: BLE001 — reported as MODEL_ERROR by the caller
+            self._warn_once(f"hands:{type(e).__name__}", "hands model failed: %s (reported as MODEL_ERROR)", e)
+            self._hands_cache = None
+            return False
+
+    def run_deferred(self) -> Optional[float]:
+        """The work ``defer_hands`` left for idle time: the hands model on the last frame it was due on. Its output
+        (or its failure, as MODEL_ERROR) reaches the next frame's Perception. Returns the milliseconds it took, or
+        None when nothing was due."""
+        due, self._hands_due = self._hands_due, None
+        if due is None:
+            return None
+        ts = time.perf_counter()
+        if not self._run_hands(*due):
+            self._deferred_failed = True
+        return (time.perf_counter() - ts) * 1e3
 
     @staticmethod
     def _hands_kw(vals: Optional[tuple[float, float, float]]) -> dict:

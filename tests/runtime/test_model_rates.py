@@ -84,3 +84,93 @@ def test_hands_prescale_matches_preprocessing_the_full_frame(models_dir, fronten
             ref = preprocess([img], hm.preprocessing, "BGR8")
             assert seen[-1].shape == ref.shape
             assert float(np.abs(seen[-1] - ref).max()) < 0.005
+
+
+def _live(models_dir, frontend, got, **cfg):
+    from dms.contracts import RunningMode
+    return Monitor(MonitorOptions(models_dir=models_dir, frontend_instance=frontend, running_mode=RunningMode.LIVE,
+                                  result_callback=got.append, perception=PerceptionConfig(**cfg)))
+
+
+def _push_paced(m, n, events=None):
+    """One frame at a time, each result out before the next push (a camera with idle time between frames)."""
+    for i in range(n):
+        m.push(face_frame(i * DT, frame_id=i))
+        m.flush()
+        if events is not None:
+            events.append(("result", i))
+
+
+def test_live_mode_runs_hands_after_the_result_and_serves_the_next_frames(models_dir, frontend):
+    """LIVE defers the hands model to the idle time after a frame's result is out: no frame's latency carries
+    it, its output is on the frames after the one it ran on (every hands_every_n-th frame as before)."""
+    got, order = [], []
+    with _live(models_dir, frontend, got, hands_every_n=3) as m:
+        hm = m.perceiver.models["hands"]
+        run = hm.run
+        hm.run = lambda x: (order.append(("hands", len(got))), run(x))[1]
+        _push_paced(m, 7)
+    ps = [r.perception for r in got]
+    assert [p.frame_id for p in ps] == list(range(7))
+    assert all("hands" not in p.latency_ms for p in ps)
+    # frames 0, 3, 6 are due; each run happens once that frame's result is published
+    assert order == [("hands", 1), ("hands", 4), ("hands", 7)]
+    assert ps[0].hands_on_wheel_prob_left is None                      # nothing ran before frame 0's result
+    assert all(p.hands_on_wheel_prob_left is not None and p.valid for p in ps[1:])
+
+
+def test_live_deferred_hands_match_the_in_frame_outputs_and_report_failures(models_dir, frontend):
+    from dms.contracts import FaultCode
+    got_live, got_video = [], []
+    with _live(models_dir, frontend, got_live, hands_every_n=1) as m:
+        _push_paced(m, 3)
+    with Monitor(MonitorOptions(models_dir=models_dir, frontend_instance=frontend,
+                                result_callback=got_video.append)) as m:
+        for i in range(3):
+            m.push(face_frame(i * DT, frame_id=i))
+    # frame i's deferred output is what frame i computes in the frame (VIDEO), published one frame later
+    live = [r.perception.hands_on_wheel_prob_left for r in got_live]
+    video = [r.perception.hands_on_wheel_prob_left for r in got_video]
+    assert live[1:] == video[:-1] and video[0] is not None
+
+    got = []
+    with _live(models_dir, frontend, got, hands_every_n=2) as m:
+        hm = m.perceiver.models["hands"]
+        run, calls = hm.run, []
+
+        def fails_once(x):
+            calls.append(1)
+            if len(calls) == 1:
+                raise RuntimeError("hands session died")
+            return run(x)
+        hm.run = fails_once
+        _push_paced(m, 3)
+    faults = [r.perception.fault for r in got]
+    assert faults == [FaultCode.OK, FaultCode.MODEL_ERROR, FaultCode.OK]   # reported once, on the next frame
+    assert got[1].perception.hands_on_wheel_prob_left is None           # no output until a run succeeds (frame 1)
+    assert got[2].perception.hands_on_wheel_prob_left is not None
+
+
+def test_live_hands_run_in_the_frame_when_frames_leave_no_idle_time(models_dir, frontend):
+    """Under load (a frame always waiting) a due hands run that found no idle time runs in the next due frame,
+    so hands outputs never go stale by more than one period."""
+    got = []
+    with _live(models_dir, frontend, got, hands_every_n=1) as m:
+        m.perceiver.defer_hands = True
+        p = m.perceiver
+        # drive the perceiver directly, as the live loop does when a frame is always pending
+        a = p.perceive(face_frame(0))[0]
+        b = p.perceive(face_frame(DT))[0]
+    assert a.hands_on_wheel_prob_left is None and "hands" not in a.latency_ms
+    assert "hands" in b.latency_ms and b.hands_on_wheel_prob_left is not None
+
+
+def test_defer_hands_is_live_only(models_dir, frontend):
+    with Monitor(MonitorOptions(models_dir=models_dir, frontend_instance=frontend)) as m:
+        assert m.perceiver.defer_hands is False
+        assert "hands" in m.push(face_frame(0)).perception.latency_ms
+    got = []
+    with _live(models_dir, frontend, got, defer_hands_live=False) as m:
+        assert m.perceiver.defer_hands is False
+        _push_paced(m, 1)
+    assert "hands" in got[0].perception.latency_ms
