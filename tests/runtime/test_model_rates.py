@@ -156,8 +156,8 @@ def test_live_hands_run_in_the_frame_when_frames_leave_no_idle_time(models_dir, 
     so hands outputs never go stale by more than one period."""
     got = []
     with _live(models_dir, frontend, got, hands_every_n=1) as m:
-        m.perceiver.defer_hands = True
         p = m.perceiver
+        assert p.defer_hands
         # drive the perceiver directly, as the live loop does when a frame is always pending
         a = p.perceive(face_frame(0))[0]
         b = p.perceive(face_frame(DT))[0]
