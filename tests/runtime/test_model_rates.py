@@ -92,13 +92,11 @@ def _live(models_dir, frontend, got, **cfg):
                                   result_callback=got.append, perception=PerceptionConfig(**cfg)))
 
 
-def _push_paced(m, n, events=None):
+def _push_paced(m, n):
     """One frame at a time, each result out before the next push (a camera with idle time between frames)."""
     for i in range(n):
         m.push(face_frame(i * DT, frame_id=i))
         m.flush()
-        if events is not None:
-            events.append(("result", i))
 
 
 def test_live_mode_runs_hands_after_the_result_and_serves_the_next_frames(models_dir, frontend):
