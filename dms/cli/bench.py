@@ -25,7 +25,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(default: as dms simulate workers=0, one Blender per 4 cores)")
     p.add_argument("--n-frames", type=int, default=10, help="simulate: items per case (dealt to the workers)")
     p.add_argument("--samples", type=int, default=None,
-                   help="simulate: Cycles samples per pixel (default: dms simulate's render.samples)")
+                   help="simulate: Cycles samples per pixel of every case (default: dms simulate's "
+                        "render.samples for frames, render.crop_samples for crops)")
     p.add_argument("--modalities", default="rgb,nir", help="simulate: comma-separated modalities (rgb,nir)")
 
 

@@ -38,7 +38,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _content_config(cfg_dict: dict) -> dict:
-    return {k: v for k, v in cfg_dict.items() if k not in _RUN_ONLY_KEYS}
+    """The settings that make a dataset's content, as rendered: run-only keys dropped, ``render.crop_samples``
+    null (= ``render.samples``) resolved, so a set stored with null resumes under an explicit equal value."""
+    out = {k: v for k, v in cfg_dict.items() if k not in _RUN_ONLY_KEYS}
+    r = out.get("render")
+    if isinstance(r, dict) and r.get("crop_samples") is None and "samples" in r:
+        out["render"] = {**r, "crop_samples": r["samples"]}
+    return out
 
 
 def main(args, overrides) -> int:

@@ -36,7 +36,8 @@ def _case_modalities(case: str, mods: tuple[str, ...]) -> tuple[str, ...]:
 
 def _bench_config(renderer: str, samples: Optional[int], workers: int):
     from dms.sim.config import SimulateConfig
-    render = {} if samples is None else {"samples": int(samples)}
+    # --samples S: S for every case (full frames and crops); default: dms simulate's samples / crop_samples
+    render = {} if samples is None else {"samples": int(samples), "crop_samples": int(samples)}
     return SimulateConfig(renderer="mock" if renderer == "mock" else "blender", workers=workers, render=render)
 
 
@@ -169,7 +170,7 @@ def bench_simulate(n_frames: int = 10, modalities: Sequence[str] = ("rgb", "nir"
         "per_modality": per_mod,
         "setup_s": round(max(res["setup_s"] for res in results), 3),
         "settings": {"n_frames": n_frames, "modalities": list(mods), "renderer": renderer, "workers": workers,
-                     "samples": settings.samples, "device": settings.device, "denoise": settings.denoise,
+                     "samples": settings.samples, "crop_samples": settings.crop_samples, "device": settings.device, "denoise": settings.denoise,
                      "cpu_count": os.cpu_count(), "machine": platform.machine(),
                      "load_avg_1min": round(os.getloadavg()[0], 2)},
         "targets": {"face_crops_per_s": 5.0, "eye_crops_per_s": 20.0},

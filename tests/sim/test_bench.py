@@ -7,11 +7,20 @@ from dms.sim.bench import bench_simulate
 def test_bench_simulate_runs_workers_like_simulate():
     out = bench_simulate(n_frames=2, modalities=("nir",), renderer="mock", workers=2)
     s = out["settings"]
-    assert s["workers"] == 2 and s["n_frames"] == 2 and s["samples"] >= 1
+    assert s["workers"] == 2 and s["n_frames"] == 2 and (s["samples"], s["crop_samples"]) == (4, 2)  # dms simulate's
     assert out["eye_crops_per_s"] > 0 and out["face_crops_per_s"] > 0
     assert out["per_modality"]["nir"]["eye_crops_per_s"] == pytest.approx(out["eye_crops_per_s"], rel=1e-3)
     with pytest.raises(ValueError, match="workers"):
         bench_simulate(n_frames=2, renderer="mock", workers=0)
+
+
+def test_bench_samples_option_sets_every_case():
+    """--samples S renders frames and crops with S (not the crops with render.crop_samples)."""
+    from dms.sim.bench import _bench_config
+    r = _bench_config("mock", 3, 1).render
+    assert (r.samples, r.crop_samples) == (3, 3)
+    out = bench_simulate(n_frames=1, modalities=("rgb",), renderer="mock", workers=1, samples=1)
+    assert (out["settings"]["samples"], out["settings"]["crop_samples"]) == (1, 1)
 
 
 def test_bench_workload_is_the_same_items_for_any_worker_count():

@@ -82,6 +82,19 @@ def test_simulate_with_preview_then_resume_and_config_mismatch(dms_cli, tmp_path
                            "--json")
     assert rc == 0, err
     assert json.loads(out.strip().splitlines()[-1])["skipped"] == 6
+    # a set stored with crop_samples null (crops rendered with `samples`, before the default became 2) resumes
+    # under an explicit equal value, never under the new default
+    legacy = [*TINY, "render.camera_fill_p=0", "crops.mouth.tongue_prob=0"]
+    meta = json.loads(mf.read_text())
+    meta["config"]["render"]["crop_samples"] = None
+    mf.write_text(json.dumps(meta))
+    samples = meta["config"]["render"]["samples"]
+    rc, out, err = dms_cli("simulate", f"out={out_dir}", *legacy)
+    assert rc == 2 and "different config" in err and "render" in err
+    for value in (samples, "null"):
+        rc, out, err = dms_cli("simulate", f"out={out_dir}", *legacy, f"render.crop_samples={value}", "--json")
+        assert rc == 0, err
+        assert json.loads(out.strip().splitlines()[-1])["skipped"] == 6
 
 
 def test_legacy_values_complete_only_what_a_stored_config_lacks():
@@ -90,9 +103,11 @@ def test_legacy_values_complete_only_what_a_stored_config_lacks():
     assert with_legacy_values(full) == full                              # nothing missing: unchanged
     old = json.loads(json.dumps(full))
     del old["render"]["camera_fill_p"]
+    del old["render"]["crop_samples"]
     old["crops"]["mouth"].pop("tongue_prob")
     filled = with_legacy_values(old)
     assert filled["render"]["camera_fill_p"] == LEGACY_VALUES[("render", "camera_fill_p")] == 0.0
+    assert filled["render"]["crop_samples"] is None and SimulateConfig(**filled).render.crop_samples is None
     assert filled["crops"]["mouth"]["tongue_prob"] == 0.0
     assert "camera_fill_p" not in old["render"]                          # the input is not modified
     assert with_legacy_values({"renderer": "mock"}) == {"renderer": "mock"}   # sections it lacks stay absent

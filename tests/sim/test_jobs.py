@@ -246,9 +246,11 @@ def test_render_settings_from_config_denoise_and_crop_scale_cap():
     assert r.settings.denoise is False and r.settings.crop_max_scale == 2.5
     assert make_renderer(load_config(SimulateConfig, overrides=["renderer=mock"])).settings.denoise is True
     d = make_renderer(load_config(SimulateConfig, overrides=["renderer=mock"])).settings
-    assert d.samples == 4 and d.crop_samples is None                  # the shipped render sets' samples
-    c = make_renderer(load_config(SimulateConfig, overrides=["renderer=mock", "render.crop_samples=2"])).settings
-    assert c.samples == 4 and c.crop_samples == 2                     # crops only (render_crops uses it)
+    assert d.samples == 4 and d.crop_samples == 2                     # frames 4, crops 2 (1.8x faster crop sets)
+    c = make_renderer(load_config(SimulateConfig, overrides=["renderer=mock", "render.crop_samples=4"])).settings
+    assert c.samples == 4 and c.crop_samples == 4                     # the shipped render sets' crop samples
+    n = make_renderer(load_config(SimulateConfig, overrides=["renderer=mock", "render.crop_samples=null"])).settings
+    assert n.crop_samples is None                                     # null: crops take `samples`
     with pytest.raises(ConfigError):
         load_config(SimulateConfig, overrides=["render.crop_samples=0"])
     with pytest.raises(ConfigError):
