@@ -180,7 +180,9 @@ RECIPE: dict[str, list[str]] = {
     # yawn: three training seeds of this recipe (the set re-rendered in session 11: seed 0 0.881 vs 0.8825
     # shipped) 0.881/0.867/0.843, averaged (dms export ensemble=) 0.8725 - unlike hands, the seeds do not err on
     # different real crops; students distilled from those three (distill=[...], distill_weight=0.5) seeds 0/1
-    # 0.885/0.866: the same as without. Not adopted.
+    # 0.885/0.866: the same as without. Not adopted. The flip TTA graph (dms export tta=flip), training seeds 0-3
+    # on this set: 0.876/0.869/0.849/0.883 vs 0.881/0.868/0.843/0.886 one pass (on its 2-sample twin 0.896/0.864/
+    # 0.855/0.878 vs 0.886/0.868/0.848/0.878): no gain, yawn exports one pass.
     "yawn": ["epochs=25", "batch_size=64", "lr=3e-3", "augment.profile=strong"],
     "gaze": ["epochs=15", "batch_size=64", "lr=3e-3", "augment.profile=strong"],
     # hands 0.4.0: a zoom-OUT framing jitter (0.45-0.8): State Farm's drivers are ~0.65x the size of the rendered
