@@ -65,8 +65,8 @@ SIMULATE = ["renderer=blender", "sequences.count=0", "crops.eye.count=1800", "cr
 # seed mean (the open-eye recall of MRL is what varies by seed: 0.90-0.97). gaze trains on its own twin of
 # set 1 (TASK_SIMULATE["gaze"]). Tried (session 14, set 1 alone, 2 samples per crop, seeds 0-3): more identities
 # for the same crop count (crops.poses_per_scene=4: 450 scenes instead of 150) MRL 0.916/0.906/0.937/0.922 vs
-# 0.944/0.951/0.952/0.922, CEW 0.741/0.798/0.823/0.777 vs 0.777/0.780/0.791/0.748, and ~1.4x the render time
-# (scene setup per identity): not adopted.
+# 0.944/0.951/0.952/0.922, CEW 0.741/0.798/0.823/0.777 vs 0.777/0.780/0.791/0.748: not adopted (its render
+# time, 1103 vs 796 s, is not comparable: the test suite ran beside part of it).
 EYE_SETS: list[list[str]] = [SIMULATE, [*SIMULATE[:-2], "seed=62", "name=sim_eye11"],
                              [*SIMULATE[:-2], "seed=63", "name=sim_eye63"],
                              [*SIMULATE[:-2], "seed=64", "name=sim_eye64"]]
