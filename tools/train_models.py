@@ -140,8 +140,9 @@ CARD_NOTES: dict[str, str] = {
 # model version per task (--version overrides)
 # eye_state 0.6.1: the 0.6.0 weights exported with the flip TTA graph (dms export tta=flip, this task's default;
 # dms.train.models.FlipTTA): real dev MRL 0.9305 -> 0.9605, CEW 0.858 -> 0.855; 0.7.0: the framing zoom range
-# narrowed to 0.9-1.8 (RECIPE["eye_state"])
-TASK_VERSION: dict[str, str] = {"hands": "0.6.0", "yawn": "0.4.0", "eye_state": "0.7.0", "gaze": "0.4.0"}
+# narrowed to 0.9-1.8 (RECIPE["eye_state"]); gaze 0.5.0: cnn_s at 32 px with the flip TTA graph (the gaze task's
+# defaults, dms.train.taskdefs; 0.4.0 was cnn_m at 48 px, one pass)
+TASK_VERSION: dict[str, str] = {"hands": "0.6.0", "yawn": "0.4.0", "eye_state": "0.7.0", "gaze": "0.5.0"}
 
 # Tasks shipped as an ensemble: this many training seeds of the recipe (--seed, --seed+1, ...), their outputs
 # averaged in one graph (dms export ensemble=[...]).

@@ -225,8 +225,9 @@ def test_flip_tta_graph_is_mirror_invariant_and_equals_the_mean_of_two_passes(ex
 
 
 def test_flip_tta_gaze_negates_the_mirror_yaw(trained, tmp_path):
-    """gaze exports one pass by default; with tta=flip a mirrored eye crop gets the mirrored gaze exactly."""
-    sess, man = load_and_validate(export(trained["gaze"], tmp_path / "g", tta="flip")["out"], expected_task="gaze")
+    """gaze exports the flip TTA graph by default (gaze 0.5.0); a mirrored eye crop gets the mirrored gaze exactly;
+    tta=none is one pass."""
+    sess, man = load_and_validate(export(trained["gaze"], tmp_path / "g")["out"], expected_task="gaze")
     assert "yaw negated" in man.output_semantics["test_time_augmentation"]
     w, h = man.preprocessing["size"]
     x = np.random.default_rng(4).standard_normal((4, 1, h, w)).astype(np.float32)
@@ -234,10 +235,10 @@ def test_flip_tta_gaze_negates_the_mirror_yaw(trained, tmp_path):
     gm = sess.run(["gaze_deg"], {"image": x[..., ::-1].copy()})[0]
     np.testing.assert_allclose(gm[:, 0], -g[:, 0], atol=1e-3)      # mirrored eye looks the other way
     np.testing.assert_allclose(gm[:, 1], g[:, 1], atol=1e-3)       # at the same height
-    plain_s, plain_m = load_and_validate(export(trained["gaze"], tmp_path / "p")["out"])
+    plain_s, plain_m = load_and_validate(export(trained["gaze"], tmp_path / "p", tta="none")["out"])
     assert "test_time_augmentation" not in plain_m.output_semantics
     gp = plain_s.run(["gaze_deg"], {"image": x})[0]
-    assert np.abs(gp - g).max() > 1e-3                              # the default is the one-pass graph
+    assert np.abs(gp - g).max() > 1e-3                              # tta=none is the one-pass graph
     gpm = plain_s.run(["gaze_deg"], {"image": x[..., ::-1].copy()})[0]
     np.testing.assert_allclose(g, (gp + gpm * np.array([-1.0, 1.0])) / 2, atol=1e-3)
 
