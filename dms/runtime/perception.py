@@ -204,17 +204,24 @@ class Perceiver:
     def _eye_task(self, task: str, img: np.ndarray, lm: np.ndarray, pf: str, crops_cache: dict) -> dict:
         """Run eye_state or gaze on both eyes (one batch). Returns {side: output row dict}."""
         m = self.models[task]
-        batch = []
+        keys = []
         for side in _EYE_SIDES:
             cd = self._eye_crops[task][side]
-            key = (cd.name, cd.scale, cd.out_size, cd.offset)
-            if key not in crops_cache:
-                crops_cache[key] = cut_fast(img, lm, cd)
-            c = crops_cache[key]
-            if m.mirror_side == side:
-                c = c[:, ::-1]
-            batch.append(c)
-        x = preprocess(batch, m.preprocessing, pf)
+            keys.append((cd.name, cd.scale, cd.out_size, cd.offset))
+        # the input tensor is shared by the eye models that read the same crops the same way (eye_state and gaze
+        # since gaze 0.5.0: one cut and one preprocess per eye and frame for both)
+        xkey = ("input", tuple(keys), m.mirror_side, repr(sorted(m.preprocessing.items())))
+        x = crops_cache.get(xkey)
+        if x is None:
+            batch = []
+            for side, key in zip(_EYE_SIDES, keys):
+                if key not in crops_cache:
+                    crops_cache[key] = cut_fast(img, lm, self._eye_crops[task][side])
+                c = crops_cache[key]
+                if m.mirror_side == side:
+                    c = c[:, ::-1]
+                batch.append(c)
+            x = crops_cache[xkey] = preprocess(batch, m.preprocessing, pf)
         if self.cfg.eye_batch:
             out = m.run(x)
         else:
