@@ -20,7 +20,12 @@ class GazeZoneConfig(ConfigModel):
 
 
 class PerceptionConfig(ConfigModel):
-    """Per-frame perception settings."""
+    """Per-frame perception settings.
+
+    Tried (session 15), not adopted: the gaze model in a worker thread overlapping eye_state and yawn on the
+    calling thread. onnxruntime releases the GIL, but the numpy crop/preprocess steps of both threads and
+    MediaPipe's Python callbacks contend for it: eye_state's stage rose from 2.5 to 4.2-4.6 ms, pipelined
+    throughput fell from 130 to 81-108 fps, and a 30 fps camera's p50 latency gained only ~0.8 ms."""
     min_face_score: float = Field(0.5, ge=0.0, le=1.0, description="face presence below this -> NO_FACE")
     eye_batch: bool = Field(True, description="run both eyes in one batch (eye_state and gaze)")
     hands_every_n: int = Field(3, ge=1, description="run the hands model every N frames (hands change slowly; "
