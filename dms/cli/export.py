@@ -8,8 +8,8 @@ DESCRIPTION = """Export a trained model to ONNX (opset 17) with its manifest; op
   dms export runs/eye/model.pt out=models/eye_state
   dms export runs/eye/model.pt --int8 calib=renders/ out=models/eye_state
 
-tta=flip makes the graph average the model over the crop and its mirror image (eye_state: the default; yawn,
-gaze: on request; tta=none: one pass). The ONNX output is checked against the torch model on the same inputs
+tta=flip makes the graph average the model over the crop and its mirror image (eye_state, gaze: the default;
+yawn: on request; tta=none: one pass). The ONNX output is checked against the torch model on the same inputs
 (parity). ensemble=[B.pt,C.pt] adds members of the same task and input (e.g. other training seeds): the graph
 averages their outputs. INT8 uses onnxruntime static quantisation calibrated on renders and reports its accuracy
 delta on other renders. Files are written to a temporary folder and moved into OUT only when every check passed.

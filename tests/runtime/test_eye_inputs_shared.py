@@ -11,8 +11,6 @@ from dms.runtime.testing import write_model
 
 from tests.runtime.conftest import face_frame
 
-DT = 33_333_333
-
 
 def _inputs_and_preprocess_calls(models_dir, frontend, monkeypatch):
     calls = []

@@ -113,7 +113,8 @@ def test_recipe_versions_are_the_shipped_versions(task):
 
 
 def test_recipe_gaze_set_is_eye_set_one_with_anatomical_eye_corners():
-    """gaze 0.4.0 trains on a twin of eye set 1: the same seed (scenes, poses), only the eye-corner depth drawn."""
+    """gaze (since 0.4.0) trains on a twin of eye set 1: the same seed (scenes, poses), only the eye-corner depth
+    drawn."""
     from dms.config import load_config
     from dms.sim.config import SimulateConfig
     (over,) = train_models.TASK_SIMULATE["gaze"]
