@@ -184,6 +184,14 @@ class Perceiver:
         self._warned: set[str] = set()
         self._eye_crops = {t: {s: crop_for_side(m.manifest.crop, s) for s in _EYE_SIDES}
                            for t, m in models.items() if t in ("eye_state", "gaze")}
+        # per eye task: the frame cache keys of its two crops and of its input tensor. The tensor is shared by the
+        # eye models that read the same crops the same way (eye_state and gaze since gaze 0.5.0: one cut and one
+        # preprocess per eye and frame for both)
+        self._eye_keys: dict[str, tuple[tuple, tuple]] = {}
+        for t, crops in self._eye_crops.items():
+            keys = tuple((cd.name, cd.scale, cd.out_size, cd.offset) for cd in (crops[s] for s in _EYE_SIDES))
+            self._eye_keys[t] = (keys, ("input", keys, models[t].mirror_side,
+                                        repr(sorted(models[t].preprocessing.items()))))
         self._mouth_crop = CropDef.from_dict(models["yawn"].manifest.crop) if "yawn" in models else None
 
     def reset(self, frontend: bool = True) -> None:
@@ -204,13 +212,7 @@ class Perceiver:
     def _eye_task(self, task: str, img: np.ndarray, lm: np.ndarray, pf: str, crops_cache: dict) -> dict:
         """Run eye_state or gaze on both eyes (one batch). Returns {side: output row dict}."""
         m = self.models[task]
-        keys = []
-        for side in _EYE_SIDES:
-            cd = self._eye_crops[task][side]
-            keys.append((cd.name, cd.scale, cd.out_size, cd.offset))
-        # the input tensor is shared by the eye models that read the same crops the same way (eye_state and gaze
-        # since gaze 0.5.0: one cut and one preprocess per eye and frame for both)
-        xkey = ("input", tuple(keys), m.mirror_side, repr(sorted(m.preprocessing.items())))
+        keys, xkey = self._eye_keys[task]
         x = crops_cache.get(xkey)
         if x is None:
             batch = []
