@@ -21,3 +21,19 @@ def test_bench_runtime_short_run():
     assert stages["hands"]["n"] < stages["eye_state"]["n"]           # hands run every 3rd frame
     assert r["rss_mb"] == pytest.approx(r["rss_process_peak_mb"] - r["frames_buffer_mb"], abs=0.11)
     assert r["frames_buffer_mb"] > 10 and 0 < r["rss_mb"] < r["rss_process_peak_mb"]
+
+
+def test_bench_repeat_reports_medians_of_the_runs(capsys):
+    """`dms bench --repeat 2`: each headline figure is the median of the runs (here 2 runs: the mean for floats,
+    the lower value for integer counts), every run's figures and their range are kept, the rest is the last run's."""
+    import json
+
+    from dms.cli.main import main
+    assert main(["bench", "--json", "--duration", "0.5", "--models", "none", "--workers", "1", "--repeat", "2"]) == 0
+    r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert r["repeats"] == 2 and len(r["runs"]) == 2
+    fps = [run["fps"] for run in r["runs"]]
+    assert r["fps"] == pytest.approx(sum(fps) / 2, abs=1e-3) and r["spread"]["fps"] == [min(fps), max(fps)]
+    streams = [run["streams_30fps"] for run in r["runs"]]
+    assert r["streams_30fps"] == min(streams) and isinstance(r["streams_30fps"], int)
+    assert r["per_stage"]["e2e"]["n"] > 0                              # details: the last run's
